@@ -1,0 +1,278 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A setting ties one Config field to its YAML key, environment variable and
+// flag. To add a setting, add a field to Config, an entry to settings, its
+// default to Default and, if it has rules, a check to Validate.
+type setting struct {
+	key   string // YAML key; a dot nests it, so "registration.mode" is mode under registration
+	env   string // environment variable
+	flag  string // flag name, or "" for none (the secret must not appear in ps)
+	usage string // flag help; a `word` in backquotes names the argument, and "(env NAME)" is appended
+	// field returns a pointer to the setting's field in c: a *string, *bool,
+	// *int, *time.Duration or *[]string.
+	field func(c *Config) any
+	// show, if set, is how LogValue shows the setting instead of its value.
+	show func(c *Config) slog.Value
+}
+
+var settings = []setting{
+	{
+		key: "addr", env: "AJRLY_ADDR", flag: "addr",
+		usage: "listen `address` as host:port",
+		field: func(c *Config) any { return &c.Addr },
+	},
+	{
+		key: "issuer", env: "AJRLY_ISSUER", flag: "issuer",
+		usage: "issuer `URL` clients see; https unless the host is localhost or loopback",
+		field: func(c *Config) any { return &c.Issuer },
+	},
+	{
+		key: "dsn", env: "AJRLY_DSN", flag: "dsn",
+		usage: "database `DSN`: sqlite://relative.db, sqlite:///absolute.db or postgres://...",
+		field: func(c *Config) any { return &c.DSN },
+		show:  func(c *Config) slog.Value { return slog.StringValue(redactDSN(c.DSN)) },
+	},
+	{
+		key: "secret", env: "AJRLY_SECRET",
+		field: func(c *Config) any { return &c.Secret },
+		show: func(c *Config) slog.Value {
+			if c.Secret == "" {
+				return slog.StringValue("(unset)")
+			}
+			return slog.StringValue("(set)")
+		},
+	},
+	{
+		key: "secret_file", env: "AJRLY_SECRET_FILE", flag: "secret-file",
+		usage: "read the server secret (at least 32 bytes) from `file`, or set AJRLY_SECRET; there is no --secret flag because ps would show it",
+		field: func(c *Config) any { return &c.SecretFile },
+	},
+	{
+		key: "access_token_ttl", env: "AJRLY_ACCESS_TOKEN_TTL", flag: "access-token-ttl",
+		usage: "access token lifetime, 1m to 24h (a `duration` like 90s or 1h30m, or seconds)",
+		field: func(c *Config) any { return &c.AccessTokenTTL },
+	},
+	{
+		key: "refresh_token_ttl", env: "AJRLY_REFRESH_TOKEN_TTL", flag: "refresh-token-ttl",
+		usage: "refresh token lifetime, 1h to 8760h (`duration`)",
+		field: func(c *Config) any { return &c.RefreshTokenTTL },
+	},
+	{
+		key: "auth_code_ttl", env: "AJRLY_AUTH_CODE_TTL", flag: "auth-code-ttl",
+		usage: "authorization code lifetime, 10s to 10m (`duration`)",
+		field: func(c *Config) any { return &c.AuthCodeTTL },
+	},
+	{
+		key: "id_token_ttl", env: "AJRLY_ID_TOKEN_TTL", flag: "id-token-ttl",
+		usage: "ID token lifetime, 1m to 24h (`duration`)",
+		field: func(c *Config) any { return &c.IDTokenTTL },
+	},
+	{
+		key: "session_ttl", env: "AJRLY_SESSION_TTL", flag: "session-ttl",
+		usage: "browser sign-in session lifetime, 5m to 2160h (`duration`)",
+		field: func(c *Config) any { return &c.SessionTTL },
+	},
+	{
+		key: "client_cache_ttl", env: "AJRLY_CLIENT_CACHE_TTL", flag: "client-cache-ttl",
+		usage: "how long client records are cached, 0 (off) to 5m (`duration`)",
+		field: func(c *Config) any { return &c.ClientCacheTTL },
+	},
+	{
+		key: "shutdown_timeout", env: "AJRLY_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout",
+		usage: "how long to wait for requests to finish on shutdown, 1s to 5m (`duration`)",
+		field: func(c *Config) any { return &c.ShutdownTimeout },
+	},
+	{
+		key: "auto_migrate", env: "AJRLY_AUTO_MIGRATE", flag: "auto-migrate",
+		usage: "migrate the database schema at start",
+		field: func(c *Config) any { return &c.AutoMigrate },
+	},
+	{
+		key: "demo", env: "AJRLY_DEMO", flag: "demo",
+		usage: "create a demo user and client at start",
+		field: func(c *Config) any { return &c.Demo },
+	},
+	{
+		key: "log_level", env: "AJRLY_LOG_LEVEL", flag: "log-level",
+		usage: "log `level`: debug, info, warn or error",
+		field: func(c *Config) any { return &c.LogLevel },
+	},
+	{
+		key: "log_format", env: "AJRLY_LOG_FORMAT", flag: "log-format",
+		usage: "log `format`: text or json",
+		field: func(c *Config) any { return &c.LogFormat },
+	},
+	{
+		key: "db_max_conns", env: "AJRLY_DB_MAX_CONNS", flag: "db-max-conns",
+		usage: "maximum open database connections, 0 (automatic) to 1000 (`number`)",
+		field: func(c *Config) any { return &c.DBMaxConns },
+	},
+	{
+		key: "trusted_proxies", env: "AJRLY_TRUSTED_PROXIES", flag: "trusted-proxies",
+		usage: "comma-separated `CIDRs` or IPs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are trusted",
+		field: func(c *Config) any { return &c.TrustedProxies },
+	},
+}
+
+// settingByKey returns the setting with the YAML key.
+func settingByKey(key string) (setting, bool) {
+	for _, s := range settings {
+		if s.key == key {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// isKeyPrefix reports whether some setting's key starts with prefix, that
+// is whether a YAML mapping under prefix may hold settings.
+func isKeyPrefix(prefix string) bool {
+	for _, s := range settings {
+		if strings.HasPrefix(s.key, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// A value parses a setting from text and prints it back; flag.Value is the
+// same interface, so the flags bind to these directly.
+type value interface {
+	String() string
+	Set(string) error
+}
+
+// valueOf wraps p, a pointer returned by a setting's field, as a value.
+func valueOf(p any) value {
+	switch p := p.(type) {
+	case *string:
+		return (*stringValue)(p)
+	case *bool:
+		return (*boolValue)(p)
+	case *int:
+		return (*intValue)(p)
+	case *time.Duration:
+		return (*durationValue)(p)
+	case *[]string:
+		return (*listValue)(p)
+	}
+	panic(fmt.Sprintf("config: setting field of unsupported type %T", p))
+}
+
+// logValue returns p, a pointer returned by a setting's field, as a slog value.
+func logValue(p any) slog.Value {
+	switch p := p.(type) {
+	case *bool:
+		return slog.BoolValue(*p)
+	case *int:
+		return slog.IntValue(*p)
+	case *[]string:
+		return slog.AnyValue(*p)
+	}
+	return slog.StringValue(valueOf(p).String())
+}
+
+type stringValue string
+
+func (v *stringValue) String() string { return string(*v) }
+
+func (v *stringValue) Set(s string) error {
+	*v = stringValue(s)
+	return nil
+}
+
+type boolValue bool
+
+func (v *boolValue) String() string { return strconv.FormatBool(bool(*v)) }
+
+// IsBoolFlag lets the flag be given as --demo, without "=true".
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("invalid boolean %q (use true or false)", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("invalid number %q", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return formatDuration(time.Duration(*v)) }
+
+func (v *durationValue) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+// parseDuration parses a Go duration ("90s", "1h30m") or a whole number of
+// seconds ("3600").
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return 0, fmt.Errorf("invalid duration %q (too long)", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use a duration like 90s or 1h30m, or a number of seconds)", s)
+	}
+	return d, nil
+}
+
+// formatDuration prints d without zero minutes and seconds: 1h, not 1h0m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// listValue is a comma-separated list; setting it replaces the whole list.
+type listValue []string
+
+func (v *listValue) String() string { return strings.Join(*v, ",") }
+
+func (v *listValue) Set(s string) error {
+	var list []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			list = append(list, item)
+		}
+	}
+	*v = list
+	return nil
+}

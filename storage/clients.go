@@ -1,0 +1,249 @@
+package storage
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+)
+
+var (
+	_ fosite.Client              = (*Client)(nil)
+	_ fosite.OpenIDConnectClient = (*Client)(nil)
+)
+
+// Client is a registered OAuth 2.0 client. Its secret is kept only as a
+// SHA-256 digest: secrets are server-generated with 256 bits of entropy, so a
+// slow hash would add nothing but latency to every token request.
+type Client struct {
+	ID                      string `gorm:"primaryKey"`
+	Name                    string
+	SecretDigest            []byte
+	RedirectURIs            Strings
+	GrantTypes              Strings
+	ResponseTypes           Strings
+	Scopes                  Strings
+	Audience                Strings
+	Public                  bool
+	TokenEndpointAuthMethod string
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+}
+
+// TableName is the clients table.
+func (Client) TableName() string { return "clients" }
+
+// GetID returns the client id.
+func (c *Client) GetID() string { return c.ID }
+
+// GetHashedSecret returns the SHA-256 digest of the secret.
+func (c *Client) GetHashedSecret() []byte { return c.SecretDigest }
+
+// GetRedirectURIs returns the registered redirect URIs.
+func (c *Client) GetRedirectURIs() []string { return c.RedirectURIs }
+
+// GetGrantTypes returns the grant types the client may use.
+func (c *Client) GetGrantTypes() fosite.Arguments { return fosite.Arguments(c.GrantTypes) }
+
+// GetResponseTypes returns the response types the client may use.
+func (c *Client) GetResponseTypes() fosite.Arguments { return fosite.Arguments(c.ResponseTypes) }
+
+// GetScopes returns the scopes the client may request.
+func (c *Client) GetScopes() fosite.Arguments { return fosite.Arguments(c.Scopes) }
+
+// IsPublic reports whether the client has no secret (native and browser apps).
+func (c *Client) IsPublic() bool { return c.Public }
+
+// GetAudience returns the audiences the client may request.
+func (c *Client) GetAudience() fosite.Arguments { return fosite.Arguments(c.Audience) }
+
+// GetRequestURIs returns the pre-registered request_uri values (none yet).
+func (c *Client) GetRequestURIs() []string { return nil }
+
+// GetJSONWebKeys returns the client's registered keys (none yet).
+func (c *Client) GetJSONWebKeys() *jose.JSONWebKeySet { return nil }
+
+// GetJSONWebKeysURI returns the client's JWKS URI (none yet).
+func (c *Client) GetJSONWebKeysURI() string { return "" }
+
+// GetRequestObjectSigningAlgorithm returns the algorithm of request objects.
+func (c *Client) GetRequestObjectSigningAlgorithm() string { return "RS256" }
+
+// GetTokenEndpointAuthMethod returns how the client authenticates.
+func (c *Client) GetTokenEndpointAuthMethod() string { return c.TokenEndpointAuthMethod }
+
+// GetTokenEndpointAuthSigningAlgorithm returns the algorithm of client assertions.
+func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string { return "RS256" }
+
+// Strings is a list of strings stored as a JSON array, the same on SQLite
+// and PostgreSQL.
+type Strings []string
+
+// Value encodes the list as JSON.
+func (l Strings) Value() (driver.Value, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]string(l))
+	return string(b), err
+}
+
+// Scan decodes a JSON array.
+func (l *Strings) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*l = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("scan Strings: unsupported type %T", src)
+	}
+	var out []string
+	if err := json.Unmarshal(b, &out); err != nil {
+		return fmt.Errorf("scan Strings: %w", err)
+	}
+	*l = out
+	return nil
+}
+
+// CreateClient stores a new client. The caller sets the secret digest.
+func (s *Store) CreateClient(ctx context.Context, c *Client) error {
+	if err := s.conn(ctx).Create(c).Error; err != nil {
+		return fmt.Errorf("create client %s: %w", c.ID, s.translate(err, ErrNotFound))
+	}
+	s.clients.forget(c.ID)
+	return nil
+}
+
+// UpdateClient replaces a client's stored fields.
+func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
+	res := s.conn(ctx).Model(&Client{}).Where("id = ?", c.ID).Select("*").Omit("created_at").Updates(c)
+	if res.Error != nil {
+		return fmt.Errorf("update client %s: %w", c.ID, s.translate(res.Error, ErrNotFound))
+	}
+	s.clients.forget(c.ID)
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update client %s: %w", c.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteClient removes a client; its codes, tokens, consents and pending
+// sign-ins go with it (ON DELETE CASCADE).
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	res := s.conn(ctx).Where("id = ?", id).Delete(&Client{})
+	s.clients.forget(id)
+	if res.Error != nil {
+		return fmt.Errorf("delete client %s: %w", id, s.translate(res.Error, ErrNotFound))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("delete client %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// ListClients returns every client, oldest first.
+func (s *Store) ListClients(ctx context.Context) ([]Client, error) {
+	var out []Client
+	if err := s.conn(ctx).Order("created_at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list clients: %w", s.translate(err, ErrNotFound))
+	}
+	return out, nil
+}
+
+// FindClient returns a client straight from the database, or ErrNotFound.
+func (s *Store) FindClient(ctx context.Context, id string) (*Client, error) {
+	var c Client
+	if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+		return nil, fmt.Errorf("find client %s: %w", id, s.translate(err, ErrNotFound))
+	}
+	return &c, nil
+}
+
+// GetClient returns a client for fosite (fosite.ErrNotFound when unknown),
+// from the in-memory cache when it is fresh.
+func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := s.Client(ctx, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fosite.ErrNotFound
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// Client returns a client through the cache. The value is shared: callers
+// must not modify it.
+func (s *Store) Client(ctx context.Context, id string) (*Client, error) {
+	if c, ok := s.clients.get(id); ok {
+		return c, nil
+	}
+	c, err := s.FindClient(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.clients.put(c)
+	return c, nil
+}
+
+// clientCache keeps clients in memory for a short time: every token and
+// introspection request authenticates a client, and that read is the one the
+// hot paths can skip.
+type clientCache struct {
+	ttl time.Duration
+	now func() time.Time
+	mu  sync.RWMutex
+	m   map[string]cachedClient
+}
+
+type cachedClient struct {
+	client  *Client
+	expires time.Time
+}
+
+func newClientCache(ttl time.Duration, now func() time.Time) *clientCache {
+	return &clientCache{ttl: ttl, now: now, m: map[string]cachedClient{}}
+}
+
+func (c *clientCache) get(id string) (*Client, bool) {
+	if c.ttl <= 0 {
+		return nil, false
+	}
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if !ok || !c.now().Before(e.expires) {
+		return nil, false
+	}
+	return e.client, true
+}
+
+func (c *clientCache) put(client *Client) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 {
+		// Bounded: drop everything rather than track recency.
+		c.m = map[string]cachedClient{}
+	}
+	c.m[client.ID] = cachedClient{client: client, expires: c.now().Add(c.ttl)}
+}
+
+func (c *clientCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}

@@ -1,0 +1,237 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema change. Its SQL is written once for
+// both drivers with {ts}, {bytes} and {bigint} standing for the column types
+// that differ; statements are separated by ";\n".
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations lists every schema change in order. Never edit a released
+// entry: append a new one.
+var migrations = []migration{
+	{1, "initial schema", migration1},
+}
+
+// SchemaVersion is the schema version this binary writes and expects.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrationLockID is the PostgreSQL advisory lock that keeps two instances
+// starting at once from migrating concurrently.
+const migrationLockID = 0x616a726c79 // "ajrly"
+
+func (s *Store) ddl(stmt string) string {
+	types := map[string][2]string{ // placeholder: sqlite, postgres
+		"{ts}":     {"DATETIME", "TIMESTAMP WITH TIME ZONE"},
+		"{bytes}":  {"BLOB", "BYTEA"},
+		"{bigint}": {"INTEGER", "BIGINT"},
+	}
+	for k, v := range types {
+		if s.dialect == "postgres" {
+			stmt = strings.ReplaceAll(stmt, k, v[1])
+		} else {
+			stmt = strings.ReplaceAll(stmt, k, v[0])
+		}
+	}
+	return stmt
+}
+
+// Version reports the schema version the database is at (0 when empty).
+func (s *Store) Version(ctx context.Context) (int, error) {
+	if !s.db.WithContext(ctx).Migrator().HasTable("schema_migrations") {
+		return 0, nil
+	}
+	var v *int
+	if err := s.db.WithContext(ctx).Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v).Error; err != nil {
+		return 0, fmt.Errorf("read schema version: %w", s.translate(err, ErrNotFound))
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// CheckVersion returns nil when the database is at exactly the schema
+// version of this binary, and an error saying what to do otherwise.
+func (s *Store) CheckVersion(ctx context.Context) error {
+	v, err := s.Version(ctx)
+	if err != nil {
+		return err
+	}
+	switch want := SchemaVersion(); {
+	case v > want:
+		return fmt.Errorf("%w: the database is at schema version %d, this binary knows up to %d; run a newer ajrly-auth", ErrDatabaseNewer, v, want)
+	case v < want:
+		return fmt.Errorf("the database is at schema version %d and needs %d: run `ajrly-auth migrate`", v, want)
+	}
+	return nil
+}
+
+// Migrate applies every migration the database has not seen, in one
+// transaction, and refuses a database that a newer binary migrated.
+// It returns the versions it applied.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	var applied []int
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if s.dialect == "postgres" {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
+				return fmt.Errorf("lock for migration: %w", err)
+			}
+		}
+		if err := tx.Exec(s.ddl(`CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY,
+			name TEXT NOT NULL,
+			applied_at {ts} NOT NULL
+		)`)).Error; err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var current *int
+		if err := tx.Raw("SELECT MAX(version) FROM schema_migrations").Scan(&current).Error; err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		have := 0
+		if current != nil {
+			have = *current
+		}
+		if have > SchemaVersion() {
+			return fmt.Errorf("%w: the database is at schema version %d, this binary knows up to %d; run a newer ajrly-auth", ErrDatabaseNewer, have, SchemaVersion())
+		}
+		for _, m := range migrations {
+			if m.version <= have {
+				continue
+			}
+			for _, stmt := range strings.Split(m.sql, ";\n") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if err := tx.Exec(s.ddl(stmt)).Error; err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+				}
+			}
+			if err := tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.version, m.name, utc(s.now())).Error; err != nil {
+				return fmt.Errorf("record migration %d: %w", m.version, err)
+			}
+			applied = append(applied, m.version)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrDatabaseNewer) {
+			return nil, err
+		}
+		return nil, s.translate(err, ErrNotFound)
+	}
+	return applied, nil
+}
+
+// tokenTable is the shape every fosite request table shares.
+func tokenTable(name, extra string) string {
+	return `CREATE TABLE ` + name + ` (
+	signature TEXT PRIMARY KEY,
+	request_id TEXT NOT NULL,
+	client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	subject TEXT NOT NULL DEFAULT '',
+	requested_at {ts} NOT NULL,
+	expires_at {ts} NOT NULL,
+	scopes TEXT NOT NULL DEFAULT '',
+	granted_scopes TEXT NOT NULL DEFAULT '',
+	audience TEXT NOT NULL DEFAULT '',
+	granted_audience TEXT NOT NULL DEFAULT '',
+	form TEXT NOT NULL DEFAULT '',
+	session TEXT NOT NULL DEFAULT '',
+	active BOOLEAN NOT NULL DEFAULT TRUE` + extra + `
+);
+CREATE INDEX ` + name + `_request_id_idx ON ` + name + ` (request_id);
+CREATE INDEX ` + name + `_expires_at_idx ON ` + name + ` (expires_at);
+`
+}
+
+var migration1 = `
+CREATE TABLE users (
+	id TEXT PRIMARY KEY,
+	email TEXT NOT NULL,
+	name TEXT NOT NULL DEFAULT '',
+	password_hash TEXT NOT NULL,
+	email_verified BOOLEAN NOT NULL DEFAULT FALSE,
+	created_at {ts} NOT NULL,
+	updated_at {ts} NOT NULL
+);
+CREATE UNIQUE INDEX users_email_key ON users (email);
+CREATE TABLE clients (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	secret_digest {bytes},
+	redirect_uris TEXT NOT NULL DEFAULT '[]',
+	grant_types TEXT NOT NULL DEFAULT '[]',
+	response_types TEXT NOT NULL DEFAULT '[]',
+	scopes TEXT NOT NULL DEFAULT '[]',
+	audience TEXT NOT NULL DEFAULT '[]',
+	public BOOLEAN NOT NULL DEFAULT FALSE,
+	token_endpoint_auth_method TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	updated_at {ts} NOT NULL
+);
+` + tokenTable("oauth_authorize_codes", "") +
+	tokenTable("oauth_access_tokens", "") +
+	tokenTable("oauth_refresh_tokens", ",\n\taccess_signature TEXT NOT NULL DEFAULT ''") +
+	tokenTable("oauth_pkce", "") +
+	tokenTable("oauth_oidc_sessions", "") + `
+CREATE TABLE oauth_jtis (
+	jti TEXT PRIMARY KEY,
+	expires_at {ts} NOT NULL
+);
+CREATE INDEX oauth_jtis_expires_at_idx ON oauth_jtis (expires_at);
+CREATE TABLE login_sessions (
+	id_digest TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	auth_time {ts} NOT NULL,
+	created_at {ts} NOT NULL,
+	last_seen_at {ts} NOT NULL,
+	expires_at {ts} NOT NULL,
+	user_agent TEXT NOT NULL DEFAULT '',
+	remote_addr TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX login_sessions_user_id_idx ON login_sessions (user_id);
+CREATE INDEX login_sessions_expires_at_idx ON login_sessions (expires_at);
+CREATE TABLE auth_flows (
+	id TEXT PRIMARY KEY,
+	client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	form TEXT NOT NULL,
+	requested_at {ts} NOT NULL,
+	subject TEXT NOT NULL DEFAULT '',
+	auth_time {ts},
+	expires_at {ts} NOT NULL
+);
+CREATE INDEX auth_flows_expires_at_idx ON auth_flows (expires_at);
+CREATE TABLE consents (
+	id TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	scopes TEXT NOT NULL DEFAULT '',
+	remember BOOLEAN NOT NULL DEFAULT FALSE,
+	created_at {ts} NOT NULL,
+	updated_at {ts} NOT NULL
+);
+CREATE UNIQUE INDEX consents_user_client_key ON consents (user_id, client_id);
+CREATE INDEX consents_client_id_idx ON consents (client_id);
+CREATE TABLE signing_keys (
+	kid TEXT PRIMARY KEY,
+	alg TEXT NOT NULL,
+	public_jwk TEXT NOT NULL,
+	private_enc {bytes} NOT NULL,
+	created_at {ts} NOT NULL,
+	retired_at {ts},
+	expires_at {ts}
+)`

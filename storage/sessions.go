@@ -1,0 +1,80 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// LoginSession is a browser's signed-in session. The cookie holds a random
+// token; the table holds only its SHA-256 digest.
+type LoginSession struct {
+	IDDigest   string `gorm:"primaryKey;column:id_digest"`
+	UserID     string
+	AuthTime   time.Time
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+	RemoteAddr string
+}
+
+// TableName is the login_sessions table.
+func (LoginSession) TableName() string { return "login_sessions" }
+
+// CreateLoginSession starts a session for a user who just authenticated and
+// returns the token for the cookie.
+func (s *Store) CreateLoginSession(ctx context.Context, userID string, ttl time.Duration, userAgent, remoteAddr string) (string, *LoginSession, error) {
+	token := NewSecret()
+	now := utc(s.now())
+	ls := &LoginSession{
+		IDDigest:   DigestHex(token),
+		UserID:     userID,
+		AuthTime:   now.Truncate(time.Second),
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(ttl),
+		UserAgent:  truncate(userAgent, 256),
+		RemoteAddr: truncate(remoteAddr, 64),
+	}
+	if err := s.conn(ctx).Create(ls).Error; err != nil {
+		return "", nil, fmt.Errorf("create login session: %w", s.translate(err, ErrNotFound))
+	}
+	return token, ls, nil
+}
+
+// LoginSessionByToken returns the unexpired session a cookie token names,
+// or ErrNotFound.
+func (s *Store) LoginSessionByToken(ctx context.Context, token string) (*LoginSession, error) {
+	var ls LoginSession
+	err := s.conn(ctx).Where("id_digest = ? AND expires_at > ?", DigestHex(token), utc(s.now())).Take(&ls).Error
+	if err != nil {
+		return nil, fmt.Errorf("find login session: %w", s.translate(err, ErrNotFound))
+	}
+	return &ls, nil
+}
+
+// DeleteLoginSession ends the session a cookie token names.
+func (s *Store) DeleteLoginSession(ctx context.Context, token string) error {
+	if err := s.conn(ctx).Where("id_digest = ?", DigestHex(token)).Delete(&LoginSession{}).Error; err != nil {
+		return fmt.Errorf("delete login session: %w", s.translate(err, ErrNotFound))
+	}
+	return nil
+}
+
+// DeleteUserLoginSessions ends every session of a user ("sign out of all
+// devices") and returns how many there were.
+func (s *Store) DeleteUserLoginSessions(ctx context.Context, userID string) (int64, error) {
+	res := s.conn(ctx).Where("user_id = ?", userID).Delete(&LoginSession{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("delete login sessions of %s: %w", userID, s.translate(res.Error, ErrNotFound))
+	}
+	return res.RowsAffected, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,724 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// Open returns an empty, migrated store whose clock is now.
+type Open func(t testing.TB, now func() time.Time) *storage.Store
+
+type testCase struct {
+	name string
+	run  func(t *testing.T, s *storage.Store, clock *Clock)
+}
+
+// Run runs every conformance case against stores made by open.
+func Run(t *testing.T, open Open) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			clock := NewClock()
+			c.run(t, open(t, clock.Now), clock)
+		})
+	}
+}
+
+var cases = []testCase{
+	{"migrations are recorded and a second run applies nothing", testMigrateIdempotent},
+	{"a database newer than the binary is refused", testNewerDatabaseRefused},
+	{"clients are created read updated listed and deleted", testClientCRUD},
+	{"a client change is seen at once through the cache", testClientCacheInvalidation},
+	{"users have unique case-insensitive emails and argon2id passwords", testUsers},
+	{"an authorization code is used once", testAuthorizeCodeLifecycle},
+	{"two concurrent redemptions of one code: exactly one succeeds", testConcurrentCodeRedemption},
+	{"access tokens round-trip their request and session", testAccessTokenRoundTrip},
+	{"refresh-token rotation deactivates the old token and its access token", testRefreshRotation},
+	{"two concurrent rotations of one refresh token: exactly one succeeds", testConcurrentRefreshRotation},
+	{"revocation by request id removes the access and refresh tokens", testRevokeByRequestID},
+	{"expired rows are never returned as active", testExpiredRowsInactive},
+	{"secrets in request forms never reach storage", testFormSecretsStripped},
+	{"pkce and openid connect sessions round-trip and delete", testPKCEAndOIDC},
+	{"a client assertion jti is accepted once until it expires", testJTIReplay},
+	{"login sessions are found by token only until they expire", testLoginSessions},
+	{"authorization flows are answered at most once", testFlows},
+	{"consents are saved replaced and listed", testConsents},
+	{"signing keys are listed until their expiry", testSigningKeys},
+	{"the janitor removes expired rows and keeps live ones", testJanitor},
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+// newClient stores a confidential client and returns it.
+func newClient(t *testing.T, s *storage.Store) *storage.Client {
+	t.Helper()
+	c := &storage.Client{
+		ID:                      storage.NewID("cl"),
+		Name:                    "Example App",
+		SecretDigest:            storage.Digest("s3cret-s3cret-s3cret-s3cret-s3cret"),
+		RedirectURIs:            storage.Strings{"https://app.example.com/callback"},
+		GrantTypes:              storage.Strings{"authorization_code", "refresh_token"},
+		ResponseTypes:           storage.Strings{"code"},
+		Scopes:                  storage.Strings{"openid", "offline_access", "read"},
+		Audience:                storage.Strings{},
+		TokenEndpointAuthMethod: "client_secret_basic",
+	}
+	Must(t, s.CreateClient(ctx(t), c))
+	return c
+}
+
+// newRequest builds a fosite request for client whose tokens expire in ttl.
+func newRequest(t *testing.T, s *storage.Store, c fosite.Client, clock *Clock, ttl time.Duration) *fosite.Request {
+	t.Helper()
+	sess := &openid.DefaultSession{
+		Subject: "usr_alice",
+		Claims: &jwt.IDTokenClaims{
+			Subject:     "usr_alice",
+			Issuer:      "https://auth.example.com",
+			Nonce:       "n-0S6_WzA2Mj",
+			AuthTime:    clock.Now().Add(-time.Minute),
+			RequestedAt: clock.Now(),
+			Extra:       map[string]any{"org": "org_1"},
+		},
+		Headers: &jwt.Headers{Extra: map[string]any{"kid": "k1"}},
+	}
+	for _, tt := range []fosite.TokenType{fosite.AuthorizeCode, fosite.AccessToken, fosite.RefreshToken} {
+		sess.SetExpiresAt(tt, clock.Now().Add(ttl))
+	}
+	r := fosite.NewRequest()
+	r.ID = storage.NewID("req")
+	r.RequestedAt = clock.Now()
+	r.Client = c
+	r.RequestedScope = fosite.Arguments{"openid", "offline_access", "read"}
+	r.GrantedScope = fosite.Arguments{"openid", "offline_access", "read"}
+	r.RequestedAudience = fosite.Arguments{"https://api.example.com"}
+	r.GrantedAudience = fosite.Arguments{"https://api.example.com"}
+	r.Form = url.Values{"redirect_uri": {"https://app.example.com/callback"}, "scope": {"openid offline_access read"}}
+	r.Session = sess
+	return r
+}
+
+func newSession() *openid.DefaultSession { return openid.NewDefaultSession() }
+
+// compareRequests checks that a request read back equals the one stored.
+func compareRequests(t *testing.T, want, got fosite.Requester) {
+	t.Helper()
+	if got.GetID() != want.GetID() {
+		t.Errorf("request id = %q, want %q", got.GetID(), want.GetID())
+	}
+	if got.GetClient().GetID() != want.GetClient().GetID() {
+		t.Errorf("client = %q, want %q", got.GetClient().GetID(), want.GetClient().GetID())
+	}
+	if !got.GetRequestedAt().Equal(want.GetRequestedAt()) {
+		t.Errorf("requested_at = %v, want %v", got.GetRequestedAt(), want.GetRequestedAt())
+	}
+	if diff := cmp.Diff(want.GetGrantedScopes(), got.GetGrantedScopes()); diff != "" {
+		t.Errorf("granted scopes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want.GetRequestedScopes(), got.GetRequestedScopes()); diff != "" {
+		t.Errorf("requested scopes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want.GetGrantedAudience(), got.GetGrantedAudience()); diff != "" {
+		t.Errorf("granted audience (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want.GetRequestForm(), got.GetRequestForm()); diff != "" {
+		t.Errorf("form (-want +got):\n%s", diff)
+	}
+	timeEqual := cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
+	if diff := cmp.Diff(want.GetSession(), got.GetSession(), timeEqual, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("session (-want +got):\n%s", diff)
+	}
+}
+
+func testMigrateIdempotent(t *testing.T, s *storage.Store, _ *Clock) {
+	v, err := s.Version(ctx(t))
+	Must(t, err)
+	if v != storage.SchemaVersion() {
+		t.Fatalf("version = %d, want %d", v, storage.SchemaVersion())
+	}
+	applied, err := s.Migrate(ctx(t))
+	Must(t, err)
+	if len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, want nothing", applied)
+	}
+	Must(t, s.CheckVersion(ctx(t)))
+}
+
+func testNewerDatabaseRefused(t *testing.T, s *storage.Store, _ *Clock) {
+	Must(t, s.DB().Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		storage.SchemaVersion()+1, "from the future", time.Now().UTC()).Error)
+	_, err := s.Migrate(ctx(t))
+	if !errors.Is(err, storage.ErrDatabaseNewer) {
+		t.Fatalf("migrate error = %v, want ErrDatabaseNewer", err)
+	}
+	if !strings.Contains(err.Error(), "newer ajrly-auth") {
+		t.Errorf("message %q does not say what to do", err)
+	}
+	if err := s.CheckVersion(ctx(t)); !errors.Is(err, storage.ErrDatabaseNewer) {
+		t.Fatalf("check version error = %v, want ErrDatabaseNewer", err)
+	}
+}
+
+func testClientCRUD(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	got, err := s.FindClient(ctx(t), c.ID)
+	Must(t, err)
+	ignoreTimes := cmpopts.IgnoreFields(storage.Client{}, "CreatedAt", "UpdatedAt")
+	if diff := cmp.Diff(c, got, ignoreTimes); diff != "" {
+		t.Fatalf("read back (-want +got):\n%s", diff)
+	}
+	if got.CreatedAt.IsZero() {
+		t.Error("created_at not set")
+	}
+
+	got.Name = "Renamed App"
+	got.RedirectURIs = append(got.RedirectURIs, "http://127.0.0.1/callback")
+	Must(t, s.UpdateClient(ctx(t), got))
+	again, err := s.FindClient(ctx(t), c.ID)
+	Must(t, err)
+	if diff := cmp.Diff(got, again, ignoreTimes); diff != "" {
+		t.Fatalf("after update (-want +got):\n%s", diff)
+	}
+
+	clock.Advance(time.Second)
+	other := newClient(t, s)
+	list, err := s.ListClients(ctx(t))
+	Must(t, err)
+	if len(list) != 2 || list[0].ID != c.ID || list[1].ID != other.ID {
+		t.Fatalf("list = %v, want [%s %s]", ids(list), c.ID, other.ID)
+	}
+
+	Must(t, s.DeleteClient(ctx(t), c.ID))
+	if _, err := s.FindClient(ctx(t), c.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("find deleted client error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetClient(ctx(t), c.ID); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("GetClient of deleted client error = %v, want fosite.ErrNotFound", err)
+	}
+	if err := s.DeleteClient(ctx(t), c.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("second delete error = %v, want ErrNotFound", err)
+	}
+	if err := s.CreateClient(ctx(t), &storage.Client{ID: other.ID, Name: "dup", TokenEndpointAuthMethod: "none"}); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("duplicate id error = %v, want ErrConflict", err)
+	}
+}
+
+func ids(cs []storage.Client) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func testClientCacheInvalidation(t *testing.T, s *storage.Store, _ *Clock) {
+	c := newClient(t, s)
+	if _, err := s.GetClient(ctx(t), c.ID); err != nil { // warm the cache
+		t.Fatal(err)
+	}
+	updated := *c
+	updated.SecretDigest = storage.Digest("a-new-secret-a-new-secret-a-new-secret")
+	Must(t, s.UpdateClient(ctx(t), &updated))
+	got, err := s.GetClient(ctx(t), c.ID)
+	Must(t, err)
+	if !storage.DigestEqual(got.GetHashedSecret(), "a-new-secret-a-new-secret-a-new-secret") {
+		t.Fatal("cached client still has the old secret after an update")
+	}
+}
+
+func testUsers(t *testing.T, s *storage.Store, _ *Clock) {
+	u, err := s.CreateUser(ctx(t), " Alice@Example.com ", "Alice", "correct horse battery")
+	Must(t, err)
+	if u.Email != "alice@example.com" {
+		t.Errorf("email stored as %q, want it normalised", u.Email)
+	}
+	if !strings.HasPrefix(u.PasswordHash, "$argon2id$") || strings.Contains(u.PasswordHash, "correct horse") {
+		t.Errorf("password hash %q is not an argon2id hash", u.PasswordHash)
+	}
+	if _, err := s.CreateUser(ctx(t), "ALICE@example.com", "Other", "another password"); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("duplicate email error = %v, want ErrConflict", err)
+	}
+	got, err := s.AuthenticateUser(ctx(t), "alice@EXAMPLE.com", "correct horse battery")
+	Must(t, err)
+	if got.ID != u.ID {
+		t.Fatalf("authenticated %s, want %s", got.ID, u.ID)
+	}
+	for _, tc := range []struct{ name, email, password string }{
+		{"wrong password", "alice@example.com", "wrong password!"},
+		{"unknown email", "bob@example.com", "correct horse battery"},
+		{"empty password", "alice@example.com", ""},
+	} {
+		if _, err := s.AuthenticateUser(ctx(t), tc.email, tc.password); !errors.Is(err, storage.ErrInvalidCredentials) {
+			t.Errorf("%s: error = %v, want ErrInvalidCredentials", tc.name, err)
+		}
+	}
+	byID, err := s.UserByID(ctx(t), u.ID)
+	Must(t, err)
+	if byID.Email != u.Email || byID.Name != "Alice" {
+		t.Errorf("UserByID = %+v", byID)
+	}
+	if _, err := s.UserByID(ctx(t), "usr_nobody"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("unknown user error = %v, want ErrNotFound", err)
+	}
+}
+
+func testAuthorizeCodeLifecycle(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, 10*time.Minute)
+	Must(t, s.CreateAuthorizeCodeSession(ctx(t), "code-sig", req))
+
+	got, err := s.GetAuthorizeCodeSession(ctx(t), "code-sig", newSession())
+	Must(t, err)
+	compareRequests(t, req, got)
+
+	Must(t, s.InvalidateAuthorizeCodeSession(ctx(t), "code-sig"))
+	used, err := s.GetAuthorizeCodeSession(ctx(t), "code-sig", newSession())
+	if !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		t.Fatalf("used code error = %v, want ErrInvalidatedAuthorizeCode", err)
+	}
+	if used == nil || used.GetID() != req.GetID() {
+		t.Fatal("a used code must come back with its request so its tokens can be revoked")
+	}
+	if err := s.InvalidateAuthorizeCodeSession(ctx(t), "code-sig"); !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+		t.Fatalf("second invalidation error = %v, want ErrInvalidatedAuthorizeCode", err)
+	}
+	if _, err := s.GetAuthorizeCodeSession(ctx(t), "no-such-code", newSession()); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("unknown code error = %v, want fosite.ErrNotFound", err)
+	}
+}
+
+// race runs fn n times at once and returns how many returned nil.
+func race(n int, fn func(i int) error) (ok int, errs []error) {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			err := fn(i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				ok++
+			} else {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return ok, errs
+}
+
+func testConcurrentCodeRedemption(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, 10*time.Minute)
+	Must(t, s.CreateAuthorizeCodeSession(ctx(t), "raced-code", req))
+
+	// Each redemption does what fosite's code handler does: in one
+	// transaction, invalidate the code and store the access token.
+	ok, errs := race(4, func(i int) error {
+		tx, err := s.BeginTX(ctx(t))
+		if err != nil {
+			return err
+		}
+		if err := s.InvalidateAuthorizeCodeSession(tx, "raced-code"); err != nil {
+			_ = s.Rollback(tx)
+			return err
+		}
+		if err := s.CreateAccessTokenSession(tx, "raced-at-"+string(rune('a'+i)), req); err != nil {
+			_ = s.Rollback(tx)
+			return err
+		}
+		return s.Commit(tx)
+	})
+	if ok != 1 {
+		t.Fatalf("%d redemptions succeeded, want exactly 1 (errors: %v)", ok, errs)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
+			t.Errorf("losing redemption error = %v, want ErrInvalidatedAuthorizeCode", err)
+		}
+	}
+}
+
+func testAccessTokenRoundTrip(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, time.Hour)
+	Must(t, s.CreateAccessTokenSession(ctx(t), "at-sig", req))
+	got, err := s.GetAccessTokenSession(ctx(t), "at-sig", newSession())
+	Must(t, err)
+	compareRequests(t, req, got)
+
+	Must(t, s.DeleteAccessTokenSession(ctx(t), "at-sig"))
+	if _, err := s.GetAccessTokenSession(ctx(t), "at-sig", newSession()); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("deleted token error = %v, want fosite.ErrNotFound", err)
+	}
+	// Deleting what is not there is not an error: fosite deletes defensively.
+	Must(t, s.DeleteAccessTokenSession(ctx(t), "at-sig"))
+}
+
+func testRefreshRotation(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, time.Hour)
+	Must(t, s.CreateAccessTokenSession(ctx(t), "at-1", req))
+	Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-1", "at-1", req))
+
+	got, err := s.GetRefreshTokenSession(ctx(t), "rt-1", newSession())
+	Must(t, err)
+	compareRequests(t, req, got)
+
+	Must(t, s.RotateRefreshToken(ctx(t), req.GetID(), "rt-1"))
+	used, err := s.GetRefreshTokenSession(ctx(t), "rt-1", newSession())
+	if !errors.Is(err, fosite.ErrInactiveToken) {
+		t.Fatalf("rotated refresh token error = %v, want ErrInactiveToken", err)
+	}
+	if used == nil || used.GetID() != req.GetID() {
+		t.Fatal("a rotated refresh token must come back with its request so reuse can revoke the grant")
+	}
+	if _, err := s.GetAccessTokenSession(ctx(t), "at-1", newSession()); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("access token of rotated refresh token error = %v, want fosite.ErrNotFound", err)
+	}
+	if err := s.RotateRefreshToken(ctx(t), req.GetID(), "rt-1"); !errors.Is(err, fosite.ErrInactiveToken) {
+		t.Fatalf("second rotation error = %v, want ErrInactiveToken", err)
+	}
+
+	// The next pair of the same grant is live.
+	Must(t, s.CreateAccessTokenSession(ctx(t), "at-2", req))
+	Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-2", "at-2", req))
+	if _, err := s.GetRefreshTokenSession(ctx(t), "rt-2", newSession()); err != nil {
+		t.Fatalf("new refresh token: %v", err)
+	}
+}
+
+func testConcurrentRefreshRotation(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, time.Hour)
+	Must(t, s.CreateAccessTokenSession(ctx(t), "at-0", req))
+	Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-0", "at-0", req))
+
+	ok, errs := race(4, func(i int) error {
+		tx, err := s.BeginTX(ctx(t))
+		if err != nil {
+			return err
+		}
+		suffix := string(rune('a' + i))
+		for _, step := range []func() error{
+			func() error { return s.RotateRefreshToken(tx, req.GetID(), "rt-0") },
+			func() error { return s.CreateAccessTokenSession(tx, "at-"+suffix, req) },
+			func() error { return s.CreateRefreshTokenSession(tx, "rt-"+suffix, "at-"+suffix, req) },
+		} {
+			if err := step(); err != nil {
+				_ = s.Rollback(tx)
+				return err
+			}
+		}
+		return s.Commit(tx)
+	})
+	if ok != 1 {
+		t.Fatalf("%d rotations succeeded, want exactly 1 (errors: %v)", ok, errs)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, fosite.ErrInactiveToken) {
+			t.Errorf("losing rotation error = %v, want ErrInactiveToken", err)
+		}
+	}
+}
+
+func testRevokeByRequestID(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, time.Hour)
+	other := newRequest(t, s, c, clock, time.Hour)
+	for _, sig := range []string{"a", "b"} {
+		Must(t, s.CreateAccessTokenSession(ctx(t), "at-"+sig, req))
+		Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-"+sig, "at-"+sig, req))
+	}
+	Must(t, s.CreateAccessTokenSession(ctx(t), "at-other", other))
+	Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-other", "at-other", other))
+
+	Must(t, s.RevokeAccessToken(ctx(t), req.GetID()))
+	Must(t, s.RevokeRefreshToken(ctx(t), req.GetID()))
+	for _, sig := range []string{"a", "b"} {
+		if _, err := s.GetAccessTokenSession(ctx(t), "at-"+sig, newSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Errorf("revoked access token %s error = %v, want fosite.ErrNotFound", sig, err)
+		}
+		if _, err := s.GetRefreshTokenSession(ctx(t), "rt-"+sig, newSession()); !errors.Is(err, fosite.ErrNotFound) {
+			t.Errorf("revoked refresh token %s error = %v, want fosite.ErrNotFound", sig, err)
+		}
+	}
+	if _, err := s.GetAccessTokenSession(ctx(t), "at-other", newSession()); err != nil {
+		t.Errorf("another grant's access token was revoked too: %v", err)
+	}
+	if _, err := s.GetRefreshTokenSession(ctx(t), "rt-other", newSession()); err != nil {
+		t.Errorf("another grant's refresh token was revoked too: %v", err)
+	}
+}
+
+func testExpiredRowsInactive(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, time.Minute)
+	Must(t, s.CreateAuthorizeCodeSession(ctx(t), "code", req))
+	Must(t, s.CreateAccessTokenSession(ctx(t), "at", req))
+	Must(t, s.CreateRefreshTokenSession(ctx(t), "rt", "at", req))
+	Must(t, s.CreatePKCERequestSession(ctx(t), "code", req))
+	Must(t, s.CreateOpenIDConnectSession(ctx(t), "ac_live_code", req))
+	u, err := s.CreateUser(ctx(t), "expiry@example.com", "E", "a long password")
+	Must(t, err)
+	token, _, err := s.CreateLoginSession(ctx(t), u.ID, time.Minute, "", "")
+	Must(t, err)
+	flow := &storage.AuthFlow{ClientID: c.ID, Form: "client_id=" + c.ID}
+	Must(t, s.CreateFlow(ctx(t), flow, time.Minute))
+
+	clock.Advance(time.Minute) // expiry is exclusive: a row expiring now is expired
+
+	checks := []struct {
+		name string
+		get  func() error
+	}{
+		{"authorization code", func() error { _, err := s.GetAuthorizeCodeSession(ctx(t), "code", newSession()); return err }},
+		{"access token", func() error { _, err := s.GetAccessTokenSession(ctx(t), "at", newSession()); return err }},
+		{"refresh token", func() error { _, err := s.GetRefreshTokenSession(ctx(t), "rt", newSession()); return err }},
+		{"pkce session", func() error { _, err := s.GetPKCERequestSession(ctx(t), "code", newSession()); return err }},
+		{"openid connect session", func() error {
+			_, err := s.GetOpenIDConnectSession(ctx(t), "ac_live_code", fosite.NewAccessRequest(newSession()))
+			return err
+		}},
+	}
+	for _, c := range checks {
+		if err := c.get(); !errors.Is(err, fosite.ErrNotFound) {
+			t.Errorf("expired %s error = %v, want fosite.ErrNotFound", c.name, err)
+		}
+	}
+	if _, err := s.LoginSessionByToken(ctx(t), token); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("expired login session error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Flow(ctx(t), flow.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("expired flow error = %v, want ErrNotFound", err)
+	}
+}
+
+func testFormSecretsStripped(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, time.Hour)
+	req.Form = url.Values{
+		"grant_type":    {"authorization_code"},
+		"client_secret": {"do-not-store-me"},
+		"code_verifier": {"do-not-store-me"},
+		"subject_token": {"sk_live_do-not-store-me"},
+		"refresh_token": {"rt_live_do-not-store-me"},
+	}
+	Must(t, s.CreateAccessTokenSession(ctx(t), "at", req))
+	var form string
+	Must(t, s.DB().Raw("SELECT form FROM oauth_access_tokens WHERE signature = ?", "at").Scan(&form).Error)
+	if strings.Contains(form, "do-not-store-me") {
+		t.Fatalf("stored form %q holds a secret", form)
+	}
+	if !strings.Contains(form, "grant_type=authorization_code") {
+		t.Fatalf("stored form %q lost grant_type", form)
+	}
+}
+
+func testPKCEAndOIDC(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	req := newRequest(t, s, c, clock, 10*time.Minute)
+	req.Form.Set("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+	req.Form.Set("code_challenge_method", "S256")
+	Must(t, s.CreatePKCERequestSession(ctx(t), "code-sig", req))
+	got, err := s.GetPKCERequestSession(ctx(t), "code-sig", newSession())
+	Must(t, err)
+	if got.GetRequestForm().Get("code_challenge") != req.Form.Get("code_challenge") {
+		t.Fatalf("code_challenge = %q", got.GetRequestForm().Get("code_challenge"))
+	}
+	Must(t, s.DeletePKCERequestSession(ctx(t), "code-sig"))
+	if _, err := s.GetPKCERequestSession(ctx(t), "code-sig", newSession()); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("deleted pkce session error = %v", err)
+	}
+
+	Must(t, s.CreateOpenIDConnectSession(ctx(t), "ac_live_the-code.sig", req))
+	holder := fosite.NewAccessRequest(newSession())
+	oidc, err := s.GetOpenIDConnectSession(ctx(t), "ac_live_the-code.sig", holder)
+	Must(t, err)
+	sess := oidc.GetSession().(*openid.DefaultSession)
+	if sess.Claims.Nonce != "n-0S6_WzA2Mj" || sess.Claims.Extra["org"] != "org_1" {
+		t.Fatalf("openid session claims = %+v", sess.Claims)
+	}
+	var stored int64
+	Must(t, s.DB().Raw("SELECT COUNT(*) FROM oauth_oidc_sessions WHERE signature LIKE ?", "%the-code%").Scan(&stored).Error)
+	if stored != 0 {
+		t.Fatal("the authorization code itself is stored as a key; it must be hashed")
+	}
+	Must(t, s.DeleteOpenIDConnectSession(ctx(t), "ac_live_the-code.sig"))
+	if _, err := s.GetOpenIDConnectSession(ctx(t), "ac_live_the-code.sig", holder); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("deleted openid session error = %v", err)
+	}
+}
+
+func testJTIReplay(t *testing.T, s *storage.Store, clock *Clock) {
+	Must(t, s.ClientAssertionJWTValid(ctx(t), "jti-1"))
+	Must(t, s.SetClientAssertionJWT(ctx(t), "jti-1", clock.Now().Add(time.Minute)))
+	if err := s.ClientAssertionJWTValid(ctx(t), "jti-1"); !errors.Is(err, fosite.ErrJTIKnown) {
+		t.Fatalf("known jti error = %v, want ErrJTIKnown", err)
+	}
+	if err := s.SetClientAssertionJWT(ctx(t), "jti-1", clock.Now().Add(time.Minute)); !errors.Is(err, fosite.ErrJTIKnown) {
+		t.Fatalf("recording a known jti error = %v, want ErrJTIKnown", err)
+	}
+	clock.Advance(2 * time.Minute)
+	Must(t, s.ClientAssertionJWTValid(ctx(t), "jti-1"))
+	Must(t, s.SetClientAssertionJWT(ctx(t), "jti-1", clock.Now().Add(time.Minute)))
+}
+
+func testLoginSessions(t *testing.T, s *storage.Store, clock *Clock) {
+	u, err := s.CreateUser(ctx(t), "sess@example.com", "S", "a long password")
+	Must(t, err)
+	token, ls, err := s.CreateLoginSession(ctx(t), u.ID, time.Hour, "Mozilla/5.0", "192.0.2.1")
+	Must(t, err)
+	if strings.Contains(ls.IDDigest, token) || len(token) < 43 {
+		t.Fatalf("session token %q / digest %q: want a 256-bit token stored only as a digest", token, ls.IDDigest)
+	}
+	got, err := s.LoginSessionByToken(ctx(t), token)
+	Must(t, err)
+	if got.UserID != u.ID || !got.AuthTime.Equal(clock.Now()) {
+		t.Fatalf("session = %+v", got)
+	}
+	if _, err := s.LoginSessionByToken(ctx(t), token+"x"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("wrong token error = %v", err)
+	}
+	second, _, err := s.CreateLoginSession(ctx(t), u.ID, time.Hour, "", "")
+	Must(t, err)
+	Must(t, s.DeleteLoginSession(ctx(t), token))
+	if _, err := s.LoginSessionByToken(ctx(t), token); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("deleted session error = %v", err)
+	}
+	n, err := s.DeleteUserLoginSessions(ctx(t), u.ID)
+	Must(t, err)
+	if n != 1 {
+		t.Fatalf("deleted %d sessions, want 1", n)
+	}
+	if _, err := s.LoginSessionByToken(ctx(t), second); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("session after sign-out of all devices error = %v", err)
+	}
+}
+
+func testFlows(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	f := &storage.AuthFlow{ClientID: c.ID, Form: "client_id=" + c.ID + "&response_type=code", RequestedAt: clock.Now()}
+	Must(t, s.CreateFlow(ctx(t), f, 30*time.Minute))
+	if len(f.ID) < 32 {
+		t.Fatalf("flow id %q is too short to be unguessable", f.ID)
+	}
+	got, err := s.Flow(ctx(t), f.ID)
+	Must(t, err)
+	if got.Form != f.Form || got.Subject != "" || got.AuthTime != nil || !got.RequestedAt.Equal(clock.Now()) {
+		t.Fatalf("flow = %+v", got)
+	}
+	Must(t, s.SetFlowLogin(ctx(t), f.ID, "usr_alice", clock.Now()))
+	got, err = s.Flow(ctx(t), f.ID)
+	Must(t, err)
+	if got.Subject != "usr_alice" || got.AuthTime == nil || !got.AuthTime.Equal(clock.Now()) {
+		t.Fatalf("flow after login = %+v", got)
+	}
+	ok, errs := race(3, func(int) error {
+		deleted, err := s.DeleteFlow(ctx(t), f.ID)
+		if err != nil {
+			return err
+		}
+		if !deleted {
+			return storage.ErrNotFound
+		}
+		return nil
+	})
+	if ok != 1 {
+		t.Fatalf("%d deletions won, want exactly 1 (%v)", ok, errs)
+	}
+}
+
+func testConsents(t *testing.T, s *storage.Store, _ *Clock) {
+	c := newClient(t, s)
+	u, err := s.CreateUser(ctx(t), "consent@example.com", "C", "a long password")
+	Must(t, err)
+	if _, err := s.ConsentFor(ctx(t), u.ID, c.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("no consent yet error = %v", err)
+	}
+	first, err := s.SaveConsent(ctx(t), u.ID, c.ID, []string{"openid", "read"}, false)
+	Must(t, err)
+	second, err := s.SaveConsent(ctx(t), u.ID, c.ID, []string{"openid", "read", "offline_access"}, true)
+	Must(t, err)
+	if second.ID != first.ID {
+		t.Errorf("a second grant for the same app made a new row")
+	}
+	got, err := s.ConsentFor(ctx(t), u.ID, c.ID)
+	Must(t, err)
+	if diff := cmp.Diff([]string{"openid", "read", "offline_access"}, got.ScopeList()); diff != "" || !got.Remember {
+		t.Fatalf("consent = %+v (%s)", got, diff)
+	}
+	list, err := s.ListConsents(ctx(t), u.ID)
+	Must(t, err)
+	if len(list) != 1 {
+		t.Fatalf("listed %d consents, want 1", len(list))
+	}
+}
+
+func testSigningKeys(t *testing.T, s *storage.Store, clock *Clock) {
+	k1 := &storage.SigningKey{KID: "k1", Alg: "RS256", PublicJWK: `{"kty":"RSA"}`, PrivateEnc: []byte{1, 2, 3}, CreatedAt: clock.Now()}
+	Must(t, s.CreateSigningKey(ctx(t), k1))
+	clock.Advance(time.Second)
+	k2 := &storage.SigningKey{KID: "k2", Alg: "ES256", PublicJWK: `{"kty":"EC"}`, PrivateEnc: []byte{4, 5, 6}, CreatedAt: clock.Now()}
+	Must(t, s.CreateSigningKey(ctx(t), k2))
+	Must(t, s.RetireSigningKey(ctx(t), "k1", clock.Now().Add(time.Hour)))
+	keys, err := s.ListSigningKeys(ctx(t))
+	Must(t, err)
+	if len(keys) != 2 || keys[0].KID != "k1" || keys[0].RetiredAt == nil || keys[1].RetiredAt != nil {
+		t.Fatalf("keys = %+v", keys)
+	}
+	if string(keys[1].PrivateEnc) != string([]byte{4, 5, 6}) {
+		t.Fatalf("sealed private key did not round-trip")
+	}
+	clock.Advance(time.Hour)
+	keys, err = s.ListSigningKeys(ctx(t))
+	Must(t, err)
+	if len(keys) != 1 || keys[0].KID != "k2" {
+		t.Fatalf("after the retired key expired, keys = %+v", keys)
+	}
+	if err := s.RetireSigningKey(ctx(t), "k1", clock.Now()); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("retiring a retired key error = %v, want ErrNotFound", err)
+	}
+}
+
+func testJanitor(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	old := newRequest(t, s, c, clock, time.Minute)
+	live := newRequest(t, s, c, clock, time.Hour)
+	for i := range 5 {
+		sig := string(rune('a' + i))
+		Must(t, s.CreateAccessTokenSession(ctx(t), "old-"+sig, old))
+		Must(t, s.CreateRefreshTokenSession(ctx(t), "old-rt-"+sig, "old-"+sig, old))
+	}
+	Must(t, s.CreateAccessTokenSession(ctx(t), "live", live))
+	Must(t, s.SetClientAssertionJWT(ctx(t), "old-jti", clock.Now().Add(time.Minute)))
+	clock.Advance(2 * time.Minute)
+	n, err := s.DeleteExpired(ctx(t), 2) // small batches: several rounds per table
+	Must(t, err)
+	if n != 11 {
+		t.Fatalf("janitor removed %d rows, want 11", n)
+	}
+	if _, err := s.GetAccessTokenSession(ctx(t), "live", newSession()); err != nil {
+		t.Fatalf("janitor removed a live token: %v", err)
+	}
+}

@@ -1,0 +1,159 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// User is a person who signs in.
+type User struct {
+	ID            string `gorm:"primaryKey"`
+	Email         string
+	Name          string
+	PasswordHash  string
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// TableName is the users table.
+func (User) TableName() string { return "users" }
+
+// ErrInvalidCredentials is returned by AuthenticateUser for an unknown email
+// and for a wrong password alike.
+var ErrInvalidCredentials = errors.New("invalid email or password")
+
+// NormalizeEmail is the form emails are stored and looked up in.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// CreateUser stores a new user with an argon2id hash of password. A taken
+// email is ErrConflict.
+func (s *Store) CreateUser(ctx context.Context, email, name, password string) (*User, error) {
+	email = NormalizeEmail(email)
+	if email == "" {
+		return nil, errors.New("create user: email is empty")
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	u := &User{ID: NewID("usr"), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash}
+	if err := s.conn(ctx).Create(u).Error; err != nil {
+		return nil, fmt.Errorf("create user %s: %w", email, s.translate(err, ErrNotFound))
+	}
+	return u, nil
+}
+
+// UserByID returns a user or ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id string) (*User, error) {
+	var u User
+	if err := s.conn(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
+		return nil, fmt.Errorf("find user %s: %w", id, s.translate(err, ErrNotFound))
+	}
+	return &u, nil
+}
+
+// UserByEmail returns a user or ErrNotFound.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	if err := s.conn(ctx).Where("email = ?", NormalizeEmail(email)).Take(&u).Error; err != nil {
+		return nil, fmt.Errorf("find user by email: %w", s.translate(err, ErrNotFound))
+	}
+	return &u, nil
+}
+
+// ListUsers returns every user, oldest first.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	var out []User
+	if err := s.conn(ctx).Order("created_at, id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list users: %w", s.translate(err, ErrNotFound))
+	}
+	return out, nil
+}
+
+// AuthenticateUser checks an email and password. An unknown email costs
+// the same argon2id computation as a wrong password, so the time taken does
+// not tell whether the email has an account.
+func (s *Store) AuthenticateUser(ctx context.Context, email, password string) (*User, error) {
+	u, err := s.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		_ = VerifyPassword(dummyHash(), password)
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !VerifyPassword(u.PasswordHash, password) {
+		return nil, ErrInvalidCredentials
+	}
+	return u, nil
+}
+
+// argon2id parameters: OWASP's recommendation of 19 MiB, two passes, one lane.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// dummyHash is verified against for unknown emails.
+var dummyHash = sync.OnceValue(func() string {
+	h, err := HashPassword("no account has this password")
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// HashPassword returns an argon2id hash in the PHC string format with a
+// fresh random salt.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// VerifyPassword checks a password against a hash made by HashPassword,
+// using the parameters recorded in the hash.
+func VerifyPassword(hash, password string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	var memory, iterations uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &iterations, &threads); err != nil {
+		return false
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
