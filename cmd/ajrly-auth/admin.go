@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// adminStore opens the database for an administration command, which must
+// find it at this binary's schema version.
+func (c *cli) adminStore(ctx context.Context, fs *flag.FlagSet, args []string, nargs int) (*storage.Store, error) {
+	cfg, err := c.settings(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if fs.NArg() != nargs {
+		if nargs == 0 {
+			return nil, usageError("%s takes no arguments, got %q", fs.Name(), fs.Args())
+		}
+		return nil, usageError("%s takes %d argument(s), got %d", fs.Name(), nargs, fs.NArg())
+	}
+	log := newLogger(cfg, c.stderr)
+	store, err := openStore(ctx, cfg, log, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CheckVersion(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+func (c *cli) migrate(ctx context.Context, args []string) error {
+	fs := c.newFlags("migrate")
+	cfg, err := c.settings(fs, args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("migrate takes no arguments, got %q", fs.Args())
+	}
+	store, err := openStore(ctx, cfg, newLogger(cfg, c.stderr), 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(c.stdout, "The database is up to date (schema version %d).\n", storage.SchemaVersion())
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "Applied migrations %v; the database is at schema version %d.\n", applied, storage.SchemaVersion())
+	return nil
+}
+
+func (c *cli) janitor(ctx context.Context, args []string) error {
+	store, err := c.adminStore(ctx, c.newFlags("janitor"), args, 0)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	n, err := store.DeleteExpired(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Removed %d expired rows.\n", n)
+	return nil
+}
+
+func (c *cli) users(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError("users needs a subcommand: create or list")
+	}
+	switch args[0] {
+	case "create":
+		return c.usersCreate(ctx, args[1:])
+	case "list":
+		store, err := c.adminStore(ctx, c.newFlags("users list"), args[1:], 0)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		users, err := store.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tCREATED")
+		for _, u := range users {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.CreatedAt.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	}
+	return usageError("unknown users subcommand %q (use create or list)", args[0])
+}
+
+// MinPasswordLength is the shortest password accepted.
+const MinPasswordLength = 10
+
+func (c *cli) usersCreate(ctx context.Context, args []string) error {
+	fs := c.newFlags("users create")
+	email := fs.String("email", "", "the user's email `address` (required)")
+	password := fs.String("password", "", "the user's password, at least 10 characters; - reads it from standard input (required)")
+	name := fs.String("name", "", "the user's display `name`")
+	store, err := c.adminStore(ctx, fs, args, 0)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *password == "-" {
+		line, err := bufio.NewReader(c.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read password from standard input: %w", err)
+		}
+		*password = strings.TrimRight(line, "\r\n")
+	}
+	switch e := strings.TrimSpace(*email); {
+	case e == "":
+		return usageError("users create: --email is required")
+	case !strings.Contains(e, "@") || strings.ContainsAny(e, " \t"):
+		return usageError("users create: --email %q is not an email address", e)
+	case *password == "":
+		return usageError("users create: --password is required")
+	case len(*password) < MinPasswordLength:
+		return usageError("users create: --password must be at least %d characters", MinPasswordLength)
+	case strings.EqualFold(*password, e):
+		return usageError("users create: --password must not be the email address")
+	}
+	u, err := store.CreateUser(ctx, *email, *name, *password)
+	if errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(*email))
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Created user %s (%s).\n", u.ID, u.Email)
+	return nil
+}
+
+func (c *cli) clients(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError("clients needs a subcommand: create, list or delete")
+	}
+	switch args[0] {
+	case "create":
+		return c.clientsCreate(ctx, args[1:])
+	case "list":
+		return c.clientsList(ctx, args[1:])
+	case "delete":
+		fs := c.newFlags("clients delete")
+		store, err := c.adminStore(ctx, fs, args[1:], 1)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		id := fs.Arg(0)
+		if err := store.DeleteClient(ctx, id); errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("no client has the id %q", id)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "Deleted client %s and every code and token issued to it.\n", id)
+		return nil
+	}
+	return usageError("unknown clients subcommand %q (use create, list or delete)", args[0])
+}
+
+func (c *cli) clientsCreate(ctx context.Context, args []string) error {
+	fs := c.newFlags("clients create")
+	name := fs.String("name", "", "the app's `name`, shown on the consent page (required)")
+	var redirects, grants listFlag
+	fs.Var(&redirects, "redirect-uri", "a redirect `URI` (repeat for several)")
+	fs.Var(&grants, "grant-type", "a grant `type`: authorization_code, refresh_token or client_credentials (repeat; default authorization_code and refresh_token)")
+	scope := fs.String("scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
+	public := fs.Bool("public", false, "a public client (native or browser app): no secret, PKCE required")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	store, err := c.adminStore(ctx, fs, args, 0)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	client, secret, err := provider.NewClient(provider.ClientSpec{
+		Name:         *name,
+		RedirectURIs: redirects,
+		Scopes:       strings.Fields(*scope),
+		GrantTypes:   grants,
+		Public:       *public,
+	})
+	if err != nil {
+		return usageError("clients create:\n%v", err)
+	}
+	if err := store.CreateClient(ctx, client); err != nil {
+		return err
+	}
+	if *asJSON {
+		out := map[string]any{
+			"client_id":                  client.ID,
+			"client_name":                client.Name,
+			"redirect_uris":              client.RedirectURIs,
+			"grant_types":                client.GrantTypes,
+			"scope":                      strings.Join(client.Scopes, " "),
+			"token_endpoint_auth_method": client.TokenEndpointAuthMethod,
+		}
+		if secret != "" {
+			out["client_secret"] = secret
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(c.stdout, "Created client %q.\n  client_id:     %s\n", client.Name, client.ID)
+	if secret != "" {
+		fmt.Fprintf(c.stdout, "  client_secret: %s\nThe secret is shown only now: store it somewhere safe.\n", secret)
+	} else {
+		fmt.Fprintln(c.stdout, "  public client: no secret; use PKCE (S256).")
+	}
+	return nil
+}
+
+func (c *cli) clientsList(ctx context.Context, args []string) error {
+	fs := c.newFlags("clients list")
+	asJSON := fs.Bool("json", false, "print the clients as JSON")
+	store, err := c.adminStore(ctx, fs, args, 0)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	clients, err := store.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		type row struct {
+			ClientID     string   `json:"client_id"`
+			Name         string   `json:"client_name"`
+			Public       bool     `json:"public"`
+			GrantTypes   []string `json:"grant_types"`
+			RedirectURIs []string `json:"redirect_uris"`
+			Scope        string   `json:"scope"`
+			CreatedAt    string   `json:"created_at"`
+		}
+		rows := make([]row, 0, len(clients))
+		for _, cl := range clients {
+			rows = append(rows, row{cl.ID, cl.Name, cl.Public, cl.GrantTypes, cl.RedirectURIs, strings.Join(cl.Scopes, " "), cl.CreatedAt.Format(time.RFC3339)})
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tGRANT TYPES\tREDIRECT URIS")
+	for _, cl := range clients {
+		kind := "confidential"
+		if cl.Public {
+			kind = "public"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, kind, strings.Join(cl.GrantTypes, ","), strings.Join(cl.RedirectURIs, " "))
+	}
+	return tw.Flush()
+}

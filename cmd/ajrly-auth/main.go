@@ -1,0 +1,135 @@
+// Command ajrly-auth is the Ajrly Auth server and its administration tool:
+// serve (the default), migrate, janitor, and the users and clients
+// subcommands. Every subcommand takes the same settings (flags, AJRLY_*
+// variables or a YAML file given with --config).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// env is how the commands read the environment; tests pass a map.
+type env func(string) (string, bool)
+
+// cli carries a command's input and output.
+type cli struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv env
+}
+
+const usage = `ajrly-auth: an OpenID Connect provider
+
+Usage:
+  ajrly-auth [serve] [flags]            run the server (migrates the database first unless --auto-migrate=false)
+  ajrly-auth migrate [flags]            apply database migrations and exit
+  ajrly-auth janitor [flags]            remove expired codes, tokens and sessions once and exit
+  ajrly-auth users create --email E --password P [--name N]
+  ajrly-auth users list
+  ajrly-auth clients create --name N --redirect-uri U [--redirect-uri U2 ...]
+                            [--scope "openid offline_access read write ..."]
+                            [--grant-type authorization_code --grant-type refresh_token ...]
+                            [--public] [--json]
+  ajrly-auth clients list [--json]
+  ajrly-auth clients delete ID
+
+Every command takes the settings flags (--dsn, --config, ...); run
+"ajrly-auth serve -h" to list them. Each has an AJRLY_* environment variable.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.LookupEnv}
+	os.Exit(c.run(ctx, os.Args[1:]))
+}
+
+// errUsage marks errors that come with the usage text.
+var errUsage = errors.New("usage")
+
+// run dispatches a command line and returns the exit code.
+func (c *cli) run(ctx context.Context, args []string) int {
+	cmd, rest := "serve", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, rest = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = c.serve(ctx, rest)
+	case "migrate":
+		err = c.migrate(ctx, rest)
+	case "janitor":
+		err = c.janitor(ctx, rest)
+	case "users":
+		err = c.users(ctx, rest)
+	case "clients":
+		err = c.clients(ctx, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(c.stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(c.stderr, "ajrly-auth: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(c.stderr, "ajrly-auth: %v\n\n%s", err, usage)
+		return 2
+	}
+	fmt.Fprintf(c.stderr, "ajrly-auth: %v\n", err)
+	return 1
+}
+
+// usageError reports a wrong command line.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// newFlags returns a FlagSet for a subcommand whose errors are returned
+// rather than exiting.
+func (c *cli) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("ajrly-auth "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	return fs
+}
+
+// parse parses a subcommand's flags, which may come before or after its
+// arguments, turning a bad flag into a usage error. The arguments end up
+// in fs.Args().
+func parse(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError("%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			positional = append(positional, rest[1:]...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	// Parse once more with only the arguments so fs.Args() returns them.
+	return fs.Parse(append([]string{"--"}, positional...))
+}

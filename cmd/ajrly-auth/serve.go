@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// janitorInterval is how often serve removes expired rows.
+const janitorInterval = 10 * time.Minute
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	fs := c.newFlags("serve")
+	cfg, err := c.settings(fs, args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve takes no arguments, got %q", fs.Args())
+	}
+	log := newLogger(cfg, c.stderr)
+	slog.SetDefault(log)
+	log.Info("starting ajrly-auth", "config", cfg)
+
+	secret, err := systemSecret(cfg, log)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg, log, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if cfg.AutoMigrate {
+		applied, err := store.Migrate(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if len(applied) > 0 {
+			log.Info("migrated database", "applied", applied, "version", storage.SchemaVersion())
+		}
+	} else if err := store.CheckVersion(ctx); err != nil {
+		return err
+	}
+
+	prov, err := provider.New(ctx, store, provider.Options{
+		Issuer:          cfg.Issuer,
+		Secret:          secret,
+		AccessTokenTTL:  cfg.AccessTokenTTL,
+		RefreshTokenTTL: cfg.RefreshTokenTTL,
+		AuthCodeTTL:     cfg.AuthCodeTTL,
+		IDTokenTTL:      cfg.IDTokenTTL,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+	cookieKey, err := provider.DeriveKey(secret, provider.PurposeCookies)
+	if err != nil {
+		return err
+	}
+	var demo *demoInfo
+	if cfg.Demo {
+		if demo, err = seedDemo(ctx, store, secret, cfg.Issuer); err != nil {
+			return fmt.Errorf("create demo user and client: %w", err)
+		}
+	}
+	router, err := handlers.NewRouter(handlers.Options{
+		Provider:       prov,
+		Store:          store,
+		CookieKey:      cookieKey,
+		SessionTTL:     cfg.SessionTTL,
+		TrustedProxies: cfg.TrustedProxyPrefixes(),
+		Logger:         log,
+		DemoClientID:   demoClientIDIf(cfg.Demo),
+	})
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer)
+	if demo != nil {
+		demo.print(c.stdout)
+	}
+
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go prov.Keys().Run(bg, time.Minute)
+	go runJanitor(bg, store, log, janitorInterval)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// runJanitor removes expired rows every interval until ctx ends.
+func runJanitor(ctx context.Context, store *storage.Store, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := store.DeleteExpired(ctx, 1000)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("janitor", "err", err)
+				continue
+			}
+			if n > 0 {
+				log.Info("janitor removed expired rows", "rows", n)
+			}
+		}
+	}
+}

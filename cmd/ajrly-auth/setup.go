@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ajrly/ajrly-auth/config"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// settings parses a subcommand's flags and loads the configuration.
+func (c *cli) settings(fs *flag.FlagSet, args []string) (config.Config, error) {
+	loader := config.NewLoader(fs)
+	if err := parse(fs, args); err != nil {
+		return config.Config{}, err
+	}
+	cfg, err := loader.Load(c.getenv)
+	if err != nil {
+		return config.Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// newLogger builds the process logger from the configuration.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // Validate checked it
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore connects to the database, retrying for up to wait while it is
+// unreachable (a database that starts with the server, say).
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, wait time.Duration) (*storage.Store, error) {
+	opts := storage.Options{
+		DSN:            cfg.DSN,
+		MaxConns:       cfg.DBMaxConns,
+		ClientCacheTTL: cfg.ClientCacheTTL,
+		Logger:         log,
+	}
+	deadline := time.Now().Add(wait)
+	delay := 250 * time.Millisecond
+	for {
+		s, err := storage.Open(ctx, opts)
+		if err == nil || !errors.Is(err, storage.ErrUnavailable) || time.Now().After(deadline) {
+			return s, err
+		}
+		log.WarnContext(ctx, "database unreachable; retrying", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// systemSecret returns the configured secret or, for the embedded SQLite
+// default only, one generated once and kept next to the database file.
+func systemSecret(cfg config.Config, log *slog.Logger) ([]byte, error) {
+	if cfg.Secret != "" {
+		return []byte(cfg.Secret), nil
+	}
+	path := cfg.SQLitePath()
+	if path == "" {
+		return nil, errors.New("secret: required with a postgres dsn; set AJRLY_SECRET")
+	}
+	secretPath := path + ".secret"
+	if b, err := os.ReadFile(secretPath); err == nil {
+		secret := strings.TrimSpace(string(b))
+		if len(secret) < config.MinSecretLen {
+			return nil, fmt.Errorf("secret file %s: shorter than %d bytes", secretPath, config.MinSecretLen)
+		}
+		return []byte(secret), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read secret file: %w", err)
+	}
+	raw := make([]byte, 48)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("generate secret: %w", err)
+	}
+	secret := base64.RawURLEncoding.EncodeToString(raw)
+	if dir := filepath.Dir(secretPath); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	f, err := os.OpenFile(secretPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return systemSecret(cfg, log) // another process wrote it first
+	} else if err != nil {
+		return nil, fmt.Errorf("write secret file: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		return nil, fmt.Errorf("write secret file: %w", err)
+	}
+	log.Warn("generated a system secret for the embedded database; set AJRLY_SECRET in production", "file", secretPath)
+	return []byte(secret), nil
+}

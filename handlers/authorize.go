@@ -1,0 +1,265 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// authorizeStore is what the authorization endpoint needs from storage.
+type authorizeStore interface {
+	CreateFlow(ctx context.Context, f *storage.AuthFlow, ttl time.Duration) error
+	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
+}
+
+// Authorize is the authorization endpoint (RFC 6749 §3.1, OpenID Connect
+// Core §3.1.2). It validates the request, then hands the browser to the
+// sign-in and consent pages through a stored flow; consent answers it.
+type Authorize struct {
+	rt       *router
+	provider *provider.Provider
+	store    authorizeStore
+}
+
+// Mount registers /authorize for GET and POST.
+func (a *Authorize) Mount(r *mux.Router) {
+	r.HandleFunc("/authorize", a.authorize).Methods(http.MethodGet, http.MethodPost)
+}
+
+func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, err := a.provider.OAuth2().NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		a.rt.authorizeError(w, r, ar, err)
+		return
+	}
+	if !ar.GetResponseTypes().ExactOne("code") {
+		a.rt.authorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported."))
+		return
+	}
+	ls, user, err := a.rt.currentUser(r)
+	if err != nil {
+		a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	form := ar.GetRequestForm()
+	prompts := strings.Fields(form.Get("prompt"))
+	promptNone := has(prompts, "none")
+
+	needLogin := ls == nil || has(prompts, "login")
+	if ls != nil {
+		if maxAge, err := strconv.Atoi(form.Get("max_age")); err == nil && maxAge >= 0 &&
+			a.provider.Now().Sub(ls.AuthTime) > time.Duration(maxAge)*time.Second {
+			needLogin = true
+		}
+	}
+	if hint := form.Get("id_token_hint"); hint != "" {
+		claims, err := a.provider.DecodeIDToken(ctx, hint)
+		if err != nil {
+			a.rt.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token this server issued."))
+			return
+		}
+		if sub, _ := claims["sub"].(string); user != nil && sub != user.ID {
+			needLogin = true // someone else is signed in: the app expects the hinted user
+		}
+	}
+	if promptNone {
+		if needLogin {
+			a.rt.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("prompt=none was asked for, but the user must sign in."))
+			return
+		}
+		// Every authorization needs the person's consent on the page.
+		a.rt.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("prompt=none was asked for, but the user must consent."))
+		return
+	}
+
+	flow := &storage.AuthFlow{
+		ClientID:    ar.GetClient().GetID(),
+		Form:        form.Encode(),
+		RequestedAt: a.provider.Now().UTC().Truncate(time.Second),
+	}
+	if err := a.store.CreateFlow(ctx, flow, a.rt.opts.FlowTTL); err != nil {
+		a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	if needLogin {
+		target := a.rt.base + "/login?flow=" + url.QueryEscape(flow.ID)
+		if hint := form.Get("login_hint"); hint != "" {
+			target += "&login_hint=" + url.QueryEscape(hint)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	if err := a.store.SetFlowLogin(ctx, flow.ID, user.ID, ls.AuthTime); err != nil {
+		a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	http.Redirect(w, r, a.rt.base+"/consent?flow="+url.QueryEscape(flow.ID), http.StatusSeeOther)
+}
+
+func has(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// authorizeError answers an authorization request that failed. When the
+// client or redirect_uri cannot be trusted it shows an error page and never
+// redirects; otherwise the error goes back to the client with state and
+// iss (RFC 9207).
+func (rt *router) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	ctx := r.Context()
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.CodeField >= 500 {
+		rt.log.ErrorContext(ctx, "authorization failed", "request_id", RequestID(ctx), "error", rfc.ErrorField,
+			"debug", rfc.DebugField, "cause", errString(rfc.Cause()))
+	} else {
+		rt.log.InfoContext(ctx, "authorization refused", "request_id", RequestID(ctx), "error", rfc.ErrorField, "hint", rfc.HintField)
+	}
+	if ar == nil || !ar.IsRedirectURIValid() {
+		status := rfc.CodeField
+		if status < 400 || status >= 500 {
+			status = http.StatusBadRequest
+		}
+		if errors.Is(err, storage.ErrUnavailable) {
+			status = http.StatusServiceUnavailable
+		}
+		rt.pages.renderError(w, r, status, "This sign-in link is not valid", describeAuthorizeError(rfc), "")
+		return
+	}
+	params := url.Values{}
+	params.Set("error", rfc.ErrorField)
+	if d := rfc.GetDescription(); d != "" {
+		params.Set("error_description", d)
+	}
+	if state := ar.GetState(); state != "" {
+		params.Set("state", state)
+	}
+	params.Set("iss", rt.opts.Provider.Issuer())
+	rt.redirectToClient(w, ar, params)
+}
+
+// redirectToClient sends parameters to the client's redirect URI in the
+// response mode it asked for.
+func (rt *router) redirectToClient(w http.ResponseWriter, ar fosite.AuthorizeRequester, params url.Values) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	redirect := *ar.GetRedirectURI()
+	redirect.Fragment = ""
+	switch ar.GetResponseMode() {
+	case fosite.ResponseModeFormPost:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fosite.WriteAuthorizeFormPostResponse(redirect.String(), params, rt.pages.formPost, w)
+		return
+	case fosite.ResponseModeFragment:
+		w.Header().Set("Location", redirect.String()+"#"+params.Encode())
+	default:
+		q := redirect.Query() // a registered query component is kept
+		for k, vs := range params {
+			q[k] = vs
+		}
+		redirect.RawQuery = q.Encode()
+		w.Header().Set("Location", redirect.String())
+	}
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// describeAuthorizeError is the sentence the error page shows.
+func describeAuthorizeError(rfc *fosite.RFC6749Error) string {
+	switch rfc.ErrorField {
+	case fosite.ErrInvalidClient.ErrorField:
+		return "The app that sent you here is not registered with Ajrly."
+	case fosite.ErrServerError.ErrorField, "temporarily_unavailable":
+		return "The server could not handle the request. Please try again in a moment."
+	}
+	if strings.Contains(rfc.HintField, "redirect_uri") || strings.Contains(rfc.HintField, "redirect url") {
+		return "The app asked to send you back to an address it has not registered, so we stopped here for your safety."
+	}
+	if d := rfc.GetDescription(); d != "" {
+		return "The app's request is not valid: " + d
+	}
+	return "The app's request is not valid."
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// finish answers a flow the person consented to: it rebuilds the stored
+// request (validating it again), grants the scopes and redirects to the
+// client with the code.
+func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, flow *storage.AuthFlow, user *storage.User) {
+	ctx := r.Context()
+	p := rt.opts.Provider
+	ar, err := rt.rebuildAuthorizeRequest(ctx, flow)
+	if err != nil {
+		rt.authorizeError(w, r, ar, err)
+		return
+	}
+	for _, s := range ar.GetRequestedScopes() {
+		ar.GrantScope(s)
+	}
+	for _, a := range ar.GetRequestedAudience() {
+		ar.GrantAudience(a)
+	}
+	authTime := flow.RequestedAt
+	if flow.AuthTime != nil {
+		authTime = *flow.AuthTime
+	}
+	session := newSession(user, ar.GetGrantedScopes(), authTime, flow.RequestedAt, p.Issuer())
+	resp, err := p.OAuth2().NewAuthorizeResponse(ctx, ar, session)
+	if err != nil {
+		rt.authorizeError(w, r, ar, err)
+		return
+	}
+	params := resp.GetParameters()
+	params.Set("iss", p.Issuer())
+	rt.redirectToClient(w, ar, params)
+}
+
+// rebuildAuthorizeRequest parses a stored authorization request again.
+func (rt *router) rebuildAuthorizeRequest(ctx context.Context, flow *storage.AuthFlow) (fosite.AuthorizeRequester, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rt.url("/authorize")+"?"+flow.Form, nil)
+	if err != nil {
+		return nil, fosite.ErrServerError.WithWrap(err)
+	}
+	return rt.opts.Provider.OAuth2().NewAuthorizeRequest(ctx, req)
+}
+
+// newSession builds the fosite session of an authorization: the ID token's
+// claims (with the standard claims the scopes release) and the subject.
+func newSession(u *storage.User, scopes fosite.Arguments, authTime, requestedAt time.Time, issuer string) *openid.DefaultSession {
+	extra := UserClaims(u, scopes)
+	delete(extra, "sub")
+	return &openid.DefaultSession{
+		Subject:  u.ID,
+		Username: u.Email,
+		Claims: &jwt.IDTokenClaims{
+			Issuer:                          issuer,
+			Subject:                         u.ID,
+			AuthTime:                        authTime.UTC().Truncate(time.Second),
+			RequestedAt:                     requestedAt.UTC().Truncate(time.Second),
+			AuthenticationMethodsReferences: []string{"pwd"},
+			Extra:                           extra,
+		},
+		Headers: &jwt.Headers{},
+	}
+}

@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+const (
+	sessionCookie = "ajrly_session"
+	csrfCookie    = "ajrly_csrf"
+	csrfField     = "csrf_token"
+)
+
+// sessionStore is what the browser session helpers need.
+type sessionStore interface {
+	CreateLoginSession(ctx context.Context, userID string, ttl time.Duration, userAgent, remoteAddr string) (string, *storage.LoginSession, error)
+	LoginSessionByToken(ctx context.Context, token string) (*storage.LoginSession, error)
+	DeleteLoginSession(ctx context.Context, token string) error
+	UserByID(ctx context.Context, id string) (*storage.User, error)
+}
+
+// cookieName adds the __Host- (or __Secure-) prefix under https, which
+// makes browsers refuse the cookie from plain http or another host.
+func (rt *router) cookieName(base string) string {
+	switch {
+	case !rt.secure():
+		return base
+	case rt.base == "":
+		return "__Host-" + base
+	default:
+		return "__Secure-" + base
+	}
+}
+
+func (rt *router) cookiePath() string {
+	if rt.base == "" {
+		return "/"
+	}
+	return rt.base + "/"
+}
+
+// setCookie sets an HttpOnly, SameSite=Lax cookie; maxAge 0 makes it last
+// for the browser session and a negative one deletes it.
+func (rt *router) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     rt.cookieName(name),
+		Value:    value,
+		Path:     rt.cookiePath(),
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   rt.secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (rt *router) cookie(r *http.Request, name string) string {
+	c, err := r.Cookie(rt.cookieName(name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// csrfToken returns the token forms carry: an HMAC of a random per-browser
+// cookie (signed double submit). It sets the cookie when the browser has none.
+func (rt *router) csrfToken(w http.ResponseWriter, r *http.Request) string {
+	v := rt.cookie(r, csrfCookie)
+	if len(v) < 32 {
+		v = storage.NewSecret()
+		rt.setCookie(w, csrfCookie, v, 0)
+		// Later calls while answering this request see the same cookie.
+		r.AddCookie(&http.Cookie{Name: rt.cookieName(csrfCookie), Value: v})
+	}
+	return rt.csrfMAC(v)
+}
+
+func (rt *router) csrfMAC(cookie string) string {
+	m := hmac.New(sha256.New, rt.opts.CookieKey)
+	m.Write([]byte("csrf:" + cookie))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkCSRF verifies a form post: the token must match the browser's CSRF
+// cookie, and a cross-site Origin is refused outright.
+func (rt *router) checkCSRF(r *http.Request) bool {
+	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" {
+		u, err := url.Parse(origin)
+		if err != nil || u.Scheme != rt.issuer.Scheme || u.Host != rt.issuer.Host {
+			return false
+		}
+	}
+	cookie := rt.cookie(r, csrfCookie)
+	token := r.PostFormValue(csrfField)
+	if len(cookie) < 32 || token == "" {
+		return false
+	}
+	return hmac.Equal([]byte(rt.csrfMAC(cookie)), []byte(token))
+}
+
+// refuseCSRF answers a form post whose CSRF check failed.
+func (rt *router) refuseCSRF(w http.ResponseWriter, r *http.Request) {
+	rt.log.WarnContext(r.Context(), "csrf check failed", "request_id", RequestID(r.Context()), "path", r.URL.Path)
+	rt.pages.renderError(w, r, http.StatusForbidden, "This form has expired",
+		"The form could not be verified. Go back, reload the page and try again.", "")
+}
+
+// currentUser returns the signed-in user of the browser, or nil.
+func (rt *router) currentUser(r *http.Request) (*storage.LoginSession, *storage.User, error) {
+	token := rt.cookie(r, sessionCookie)
+	if token == "" {
+		return nil, nil, nil
+	}
+	ls, err := rt.sessions.LoginSessionByToken(r.Context(), token)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	u, err := rt.sessions.UserByID(r.Context(), ls.UserID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return ls, u, nil
+}
+
+// startSession signs a user in on this browser.
+func (rt *router) startSession(w http.ResponseWriter, r *http.Request, userID string) (*storage.LoginSession, error) {
+	if old := rt.cookie(r, sessionCookie); old != "" {
+		_ = rt.sessions.DeleteLoginSession(r.Context(), old)
+	}
+	token, ls, err := rt.sessions.CreateLoginSession(r.Context(), userID, rt.opts.SessionTTL, r.UserAgent(), clientIP(r.Context()))
+	if err != nil {
+		return nil, err
+	}
+	rt.setCookie(w, sessionCookie, token, int(rt.opts.SessionTTL/time.Second))
+	return ls, nil
+}
+
+// endSession signs the browser out.
+func (rt *router) endSession(w http.ResponseWriter, r *http.Request) error {
+	rt.setCookie(w, sessionCookie, "", -1)
+	if token := rt.cookie(r, sessionCookie); token != "" {
+		return rt.sessions.DeleteLoginSession(r.Context(), token)
+	}
+	return nil
+}

@@ -1,0 +1,343 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// oauthStore is what the token-side endpoints need from storage.
+type oauthStore interface {
+	RevokeAccessToken(ctx context.Context, requestID string) error
+	RevokeRefreshToken(ctx context.Context, requestID string) error
+	UserByID(ctx context.Context, id string) (*storage.User, error)
+}
+
+// OAuth serves the endpoints clients and resource servers call directly:
+// /token, /introspect, /revoke and /userinfo.
+type OAuth struct {
+	rt       *router
+	provider *provider.Provider
+	store    oauthStore
+}
+
+// Mount registers the routes.
+func (o *OAuth) Mount(r *mux.Router) {
+	r.HandleFunc("/token", o.token).Methods(http.MethodPost, http.MethodOptions)
+	r.HandleFunc("/introspect", o.introspect).Methods(http.MethodPost)
+	r.HandleFunc("/revoke", o.revoke).Methods(http.MethodPost, http.MethodOptions)
+	r.HandleFunc("/userinfo", o.userinfo).Methods(http.MethodGet, http.MethodPost, http.MethodOptions)
+}
+
+// token is the token endpoint (RFC 6749 §3.2). Besides the form body it
+// takes the same parameters as a JSON object (DESIGN.md).
+func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	oauth2 := o.provider.OAuth2()
+	if err := jsonBodyToForm(r); err != nil {
+		o.writeTokenError(ctx, w, nil, err)
+		return
+	}
+	ar, err := oauth2.NewAccessRequest(ctx, r, openid.NewDefaultSession())
+	if err != nil {
+		o.writeTokenError(ctx, w, ar, err)
+		return
+	}
+	if ar.GetGrantTypes().ExactOne("client_credentials") {
+		// fosite checked the client may ask for these; a client acting for
+		// itself needs no one's consent to get them.
+		for _, s := range ar.GetRequestedScopes() {
+			ar.GrantScope(s)
+		}
+		for _, a := range ar.GetRequestedAudience() {
+			ar.GrantAudience(a)
+		}
+	}
+	resp, err := oauth2.NewAccessResponse(ctx, ar)
+	if errors.Is(err, storage.ErrCodeAlreadyUsed) {
+		// Lost a race with another redemption of the same code: that is a
+		// second use, so revoke what the first one got (RFC 6749 §4.1.2).
+		o.revokeGrant(ctx, ar.GetID())
+		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
+	}
+	if err != nil {
+		o.writeTokenError(ctx, w, ar, err)
+		return
+	}
+	resp.SetTokenType("Bearer")
+	if exp := ar.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() {
+		// fosite truncates (3599); the lifetime as configured reads better.
+		resp.SetExpiresIn(exp.Sub(o.provider.Now()).Round(time.Second))
+	}
+	oauth2.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+func (o *OAuth) revokeGrant(ctx context.Context, requestID string) {
+	if err := o.store.RevokeAccessToken(ctx, requestID); err != nil {
+		o.rt.log.ErrorContext(ctx, "revoke access tokens of a replayed code", "err", err, "request_id", RequestID(ctx))
+	}
+	if err := o.store.RevokeRefreshToken(ctx, requestID); err != nil {
+		o.rt.log.ErrorContext(ctx, "revoke refresh tokens of a replayed code", "err", err, "request_id", RequestID(ctx))
+	}
+}
+
+// writeTokenError writes an RFC 6749 §5.2 error; invalid_client also gets
+// the WWW-Authenticate challenge, a database outage 503.
+func (o *OAuth) writeTokenError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
+	rfc := o.logOAuthError(ctx, "token request refused", err)
+	if errors.Is(err, storage.ErrUnavailable) {
+		w.Header().Set("Retry-After", "5")
+		writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The service is temporarily unavailable; retry shortly.")
+		return
+	}
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+o.provider.Issuer()+`"`)
+	}
+	o.provider.OAuth2().WriteAccessError(ctx, w, ar, err)
+}
+
+// logOAuthError logs a refused request: server errors with their cause at
+// error level, the client's mistakes at debug. Neither carries secrets:
+// fosite's errors name parameters, never their values.
+func (o *OAuth) logOAuthError(ctx context.Context, msg string, err error) *fosite.RFC6749Error {
+	rfc := fosite.ErrorToRFC6749Error(err)
+	attrs := []any{"request_id", RequestID(ctx), "error", rfc.ErrorField, "hint", rfc.HintField}
+	if rfc.CodeField >= 500 {
+		o.rt.log.ErrorContext(ctx, msg, append(attrs, "debug", rfc.DebugField, "cause", fmt.Sprint(rfc.Cause()))...)
+	} else {
+		o.rt.log.DebugContext(ctx, msg, append(attrs, "debug", rfc.DebugField)...)
+	}
+	return rfc
+}
+
+// jsonBodyToForm turns a JSON object body into the form body fosite reads.
+// Values must be strings (numbers and booleans are taken as written).
+func jsonBodyToForm(r *http.Request) error {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/json" {
+		return nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return fosite.ErrInvalidRequest.WithHint("The request body is larger than 1 MiB.")
+		}
+		return fosite.ErrInvalidRequest.WithHint("The request body could not be read.")
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return fosite.ErrInvalidRequest.WithHint("The JSON body must be an object of string values.")
+	}
+	form := url.Values{}
+	for k, v := range raw {
+		var s string
+		if err := json.Unmarshal(v, &s); err == nil {
+			form.Set(k, s)
+			continue
+		}
+		var n json.Number
+		dec := json.NewDecoder(strings.NewReader(string(v)))
+		dec.UseNumber()
+		if err := dec.Decode(&n); err == nil {
+			form.Set(k, n.String())
+			continue
+		}
+		var b bool
+		if err := json.Unmarshal(v, &b); err == nil {
+			form.Set(k, fmt.Sprint(b))
+			continue
+		}
+		return fosite.ErrInvalidRequest.WithHintf("The JSON field %q must be a string.", k)
+	}
+	encoded := form.Encode()
+	r.Body = io.NopCloser(strings.NewReader(encoded))
+	r.ContentLength = int64(len(encoded))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return nil
+}
+
+// introspectionResponse is RFC 7662 §2.2's answer.
+type introspectionResponse struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	ExpiresAt int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	NotBefore int64    `json:"nbf,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	TokenUse  string   `json:"token_use,omitempty"`
+}
+
+// introspect is the introspection endpoint (RFC 7662). The caller must be
+// a registered client; a token that is unknown, expired, revoked or not
+// ours is simply inactive.
+func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	if err := r.ParseForm(); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The request body could not be parsed as a form.")
+		return
+	}
+	if _, err := o.provider.AuthenticateClient(ctx, r, r.PostForm); err != nil {
+		o.writeTokenError(ctx, w, nil, err)
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
+		return
+	}
+	var use fosite.TokenUse
+	switch {
+	case strings.HasPrefix(token, provider.PrefixAccessToken):
+		use = fosite.AccessToken
+	case strings.HasPrefix(token, provider.PrefixRefreshToken):
+		use = fosite.RefreshToken
+	default:
+		writeJSON(w, http.StatusOK, introspectionResponse{Active: false})
+		return
+	}
+	session := openid.NewDefaultSession()
+	got, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, use, session)
+	if err != nil || got != use {
+		if errors.Is(err, storage.ErrUnavailable) {
+			o.writeTokenError(ctx, w, nil, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, introspectionResponse{Active: false})
+		return
+	}
+	resp := introspectionResponse{
+		Active:   true,
+		Scope:    strings.Join(ar.GetGrantedScopes(), " "),
+		ClientID: ar.GetClient().GetID(),
+		Subject:  ar.GetSession().GetSubject(),
+		IssuedAt: ar.GetRequestedAt().Unix(),
+		Audience: ar.GetGrantedAudience(),
+		Issuer:   o.provider.Issuer(),
+		TokenUse: string(use),
+	}
+	tokenType := fosite.AccessToken
+	resp.TokenType = "Bearer"
+	if use == fosite.RefreshToken {
+		tokenType = fosite.RefreshToken
+		resp.TokenType = "refresh_token"
+	}
+	if exp := ar.GetSession().GetExpiresAt(tokenType); !exp.IsZero() {
+		resp.ExpiresAt = exp.Unix()
+	}
+	resp.NotBefore = resp.IssuedAt
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// revoke is the revocation endpoint (RFC 7009).
+func (o *OAuth) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	oauth2 := o.provider.OAuth2()
+	err := oauth2.NewRevocationRequest(ctx, r)
+	if err != nil {
+		o.logOAuthError(ctx, "revocation refused", err)
+		if errors.Is(err, storage.ErrUnavailable) {
+			o.writeTokenError(ctx, w, nil, err)
+			return
+		}
+		if fosite.ErrorToRFC6749Error(err).ErrorField == fosite.ErrInvalidClient.ErrorField {
+			w.Header().Set("WWW-Authenticate", `Basic realm="`+o.provider.Issuer()+`"`)
+		}
+	}
+	oauth2.WriteRevocationResponse(ctx, w, err)
+}
+
+// userinfo is the UserInfo endpoint (OpenID Connect Core §5.3), by GET or
+// POST, with the access token in the Authorization header or, for POST, in
+// the form body (RFC 6750 §2.2).
+func (o *OAuth) userinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" {
+		bearerChallenge(w, http.StatusUnauthorized, "", "")
+		return
+	}
+	session := openid.NewDefaultSession()
+	use, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, fosite.AccessToken, session)
+	if err != nil || use != fosite.AccessToken {
+		if errors.Is(err, storage.ErrUnavailable) {
+			o.writeTokenError(ctx, w, nil, err)
+			return
+		}
+		bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
+		return
+	}
+	if !ar.GetGrantedScopes().Has("openid") {
+		bearerChallenge(w, http.StatusForbidden, "insufficient_scope", "The access token was not granted the openid scope.")
+		return
+	}
+	user, err := o.store.UserByID(ctx, ar.GetSession().GetSubject())
+	if errors.Is(err, storage.ErrNotFound) {
+		bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "The user of this token no longer exists.")
+		return
+	} else if err != nil {
+		o.rt.log.ErrorContext(ctx, "userinfo: load user", "err", err, "request_id", RequestID(ctx))
+		writeJSONError(w, statusOf(err), "server_error", "The user could not be loaded.")
+		return
+	}
+	writeJSON(w, http.StatusOK, UserClaims(user, ar.GetGrantedScopes()))
+}
+
+// UserClaims returns the standard claims of a user that the granted scopes
+// release (OpenID Connect Core §5.4), always with sub.
+func UserClaims(u *storage.User, scopes fosite.Arguments) map[string]any {
+	claims := map[string]any{"sub": u.ID}
+	if scopes.Has("profile") && u.Name != "" {
+		claims["name"] = u.Name
+	}
+	if scopes.Has("email") {
+		claims["email"] = u.Email
+		claims["email_verified"] = u.EmailVerified
+	}
+	return claims
+}
+
+// bearerChallenge answers a resource request with RFC 6750 §3's challenge.
+func bearerChallenge(w http.ResponseWriter, status int, code, description string) {
+	challenge := `Bearer realm="ajrly"`
+	if code != "" {
+		challenge += fmt.Sprintf(`, error=%q, error_description=%q`, code, description)
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	if code == "" {
+		w.WriteHeader(status)
+		return
+	}
+	writeJSONError(w, status, code, description)
+}
+
+// statusOf maps a storage error to the status to answer with.
+func statusOf(err error) int {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+

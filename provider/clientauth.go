@@ -1,0 +1,98 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/ory/fosite"
+
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// secretHasher compares client secrets with their stored SHA-256 digests
+// in constant time. Secrets are server-generated with 256 bits of entropy,
+// so a slow hash buys nothing and would cap the token endpoint.
+type secretHasher struct{}
+
+var _ fosite.Hasher = secretHasher{}
+
+var errSecretMismatch = errors.New("client secret does not match")
+
+func (secretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
+	return storage.Digest(string(data)), nil
+}
+
+func (secretHasher) Compare(_ context.Context, hash, data []byte) error {
+	if !storage.DigestEqual(hash, string(data)) {
+		return errSecretMismatch
+	}
+	return nil
+}
+
+// NewClientSecret returns a fresh client secret and the digest to store.
+// The secret is shown once and never kept.
+func NewClientSecret() (secret string, digest []byte) {
+	secret = storage.NewSecret()
+	return secret, storage.Digest(secret)
+}
+
+// authenticateClient is the client authentication of the token,
+// introspection and revocation endpoints (RFC 6749 §2.3.1). A client with a
+// secret may send it in the Authorization header (client_secret_basic) or in
+// the body (client_secret_post): both are equally strong and client
+// libraries differ in which they pick. A request must not use both. Public
+// clients send only client_id. Client assertions (private_key_jwt) go to
+// fosite's own strategy.
+func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
+		return p.oauth2.DefaultClientAuthenticationStrategy(ctx, r, form)
+	}
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		var err error
+		if id, err = url.QueryUnescape(id); err != nil {
+			return nil, fosite.ErrInvalidRequest.WithHint("The client id in the Authorization header is not form-encoded correctly.")
+		}
+		if secret, err = url.QueryUnescape(secret); err != nil {
+			return nil, fosite.ErrInvalidRequest.WithHint("The client secret in the Authorization header is not form-encoded correctly.")
+		}
+		if form.Get("client_secret") != "" {
+			return nil, fosite.ErrInvalidRequest.WithHint("The client authenticated with both the Authorization header and client_secret in the body; use one method.")
+		}
+		if fid := form.Get("client_id"); fid != "" && fid != id {
+			return nil, fosite.ErrInvalidRequest.WithHint("The client_id in the body differs from the one in the Authorization header.")
+		}
+	} else {
+		id, secret = form.Get("client_id"), form.Get("client_secret")
+	}
+	if id == "" {
+		return nil, fosite.ErrInvalidClient.WithHint("Client authentication is required: send client_id (and client_secret) in the Authorization header or the body.")
+	}
+	client, err := p.store.Client(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fosite.ErrInvalidClient.WithHint("Unknown client or wrong client secret.")
+	} else if err != nil {
+		return nil, fosite.ErrServerError.WithWrap(err)
+	}
+	switch client.TokenEndpointAuthMethod {
+	case "none":
+		if secret != "" {
+			return nil, fosite.ErrInvalidClient.WithHint("This client is public and has no secret; send only client_id.")
+		}
+		return client, nil
+	case "private_key_jwt":
+		return nil, fosite.ErrInvalidClient.WithHint("This client authenticates with private_key_jwt; send a client_assertion.")
+	}
+	if secret == "" || !storage.DigestEqual(client.SecretDigest, secret) {
+		return nil, fosite.ErrInvalidClient.WithHint("Unknown client or wrong client secret.")
+	}
+	return client, nil
+}
+
+// AuthenticateClient authenticates the client of a request to one of the
+// endpoints that require it (introspection, revocation).
+func (p *Provider) AuthenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	return p.authenticateClient(ctx, r, form)
+}

@@ -1,0 +1,190 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
+	"github.com/ory/fosite/token/hmac"
+
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// Options configures the provider.
+type Options struct {
+	// Issuer is the OpenID Connect issuer URL, without a trailing slash.
+	Issuer string
+	// Secret is the system secret (at least 32 bytes); token HMACs and the
+	// encryption of signing keys are derived from it.
+	Secret          []byte
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	AuthCodeTTL     time.Duration
+	IDTokenTTL      time.Duration
+	Logger          *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Provider is the composed OAuth 2.0 and OpenID Connect engine.
+type Provider struct {
+	oauth2 *fosite.Fosite
+	config *fositeConfig
+	store  *storage.Store
+	keys   *KeySet
+	opts   Options
+	// IDTokens signs ID tokens (RS256).
+	idSigner *keySigner
+}
+
+// fositeConfig is fosite's configuration with the methods we answer
+// differently.
+type fositeConfig struct {
+	*fosite.Config
+	tokenURLs []string
+}
+
+// GetTokenURLs lists the audiences a client assertion may carry: the token
+// endpoint and the issuer (RFC 7523 §3 allows either).
+func (c *fositeConfig) GetTokenURLs(context.Context) []string { return c.tokenURLs }
+
+// New composes the provider over store. It loads the signing keys,
+// creating them on first start.
+func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, error) {
+	if opts.Issuer == "" {
+		return nil, errors.New("provider: issuer is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	hmacKey, err := DeriveKey(opts.Secret, PurposeTokenHMAC)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	sealKey, err := DeriveKey(opts.Secret, PurposeSigningKeys)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	keys, err := LoadKeys(ctx, store, sealKey, opts.Now, opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+
+	tokenURL := opts.Issuer + "/token"
+	cfg := &fositeConfig{
+		Config: &fosite.Config{
+			AccessTokenLifespan:            opts.AccessTokenTTL,
+			RefreshTokenLifespan:           opts.RefreshTokenTTL,
+			AuthorizeCodeLifespan:          opts.AuthCodeTTL,
+			IDTokenLifespan:                opts.IDTokenTTL,
+			IDTokenIssuer:                  opts.Issuer,
+			AccessTokenIssuer:              opts.Issuer,
+			TokenURL:                       tokenURL,
+			GlobalSecret:                   hmacKey,
+			ScopeStrategy:                  ScopeSatisfies,
+			AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
+			EnforcePKCEForPublicClients:    true,
+			EnablePKCEPlainChallengeMethod: false,
+			// Refresh tokens go to every client allowed the refresh_token
+			// grant, not only to requests for offline_access (DESIGN.md).
+			RefreshTokenScopes:  []string{},
+			ClientSecretsHasher: secretHasher{},
+		},
+		tokenURLs: []string{tokenURL, opts.Issuer},
+	}
+	p := &Provider{config: cfg, store: store, keys: keys, opts: opts}
+	p.oauth2 = fosite.NewOAuth2Provider(store, cfg)
+	cfg.ClientAuthenticationStrategy = p.authenticateClient
+
+	strategy := &prefixedStrategy{oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg)}
+	p.idSigner = newKeySigner(keys, AlgRS256)
+	idStrategy := &openid.DefaultStrategy{Signer: p.idSigner, Config: cfg}
+	idHelper := &openid.IDTokenHandleHelper{IDTokenStrategy: idStrategy}
+	validator := openid.NewOpenIDConnectRequestValidator(p.idSigner, cfg)
+
+	codeHandler := &oauth2.AuthorizeExplicitGrantHandler{
+		AccessTokenStrategy:    strategy,
+		RefreshTokenStrategy:   strategy,
+		AuthorizeCodeStrategy:  strategy,
+		CoreStorage:            store,
+		TokenRevocationStorage: store,
+		Config:                 cfg,
+	}
+	// The order matters: the code handler issues the access token before the
+	// OpenID Connect handler computes at_hash from it.
+	handlers := []any{
+		codeHandler,
+		&oauth2.ClientCredentialsGrantHandler{
+			HandleHelper: &oauth2.HandleHelper{AccessTokenStrategy: strategy, AccessTokenStorage: store, Config: cfg},
+			Config:       cfg,
+		},
+		&oauth2.RefreshTokenGrantHandler{
+			AccessTokenStrategy:    strategy,
+			RefreshTokenStrategy:   strategy,
+			TokenRevocationStorage: store,
+			Config:                 cfg,
+		},
+		&openid.OpenIDConnectExplicitHandler{
+			OpenIDConnectRequestStorage:   store,
+			OpenIDConnectRequestValidator: validator,
+			IDTokenHandleHelper:           idHelper,
+			Config:                        cfg,
+		},
+		&openid.OpenIDConnectRefreshHandler{IDTokenHandleHelper: idHelper, Config: cfg},
+		&pkce.Handler{AuthorizeCodeStrategy: strategy, Storage: store, Config: cfg},
+		&oauth2.CoreValidator{CoreStrategy: strategy, CoreStorage: store, Config: cfg},
+		&oauth2.TokenRevocationHandler{TokenRevocationStorage: store, AccessTokenStrategy: strategy, RefreshTokenStrategy: strategy},
+	}
+	for _, h := range handlers {
+		if ah, ok := h.(fosite.AuthorizeEndpointHandler); ok {
+			cfg.AuthorizeEndpointHandlers.Append(ah)
+		}
+		if th, ok := h.(fosite.TokenEndpointHandler); ok {
+			cfg.TokenEndpointHandlers.Append(th)
+		}
+		if ti, ok := h.(fosite.TokenIntrospector); ok {
+			cfg.TokenIntrospectionHandlers.Append(ti)
+		}
+		if rh, ok := h.(fosite.RevocationHandler); ok {
+			cfg.RevocationHandlers.Append(rh)
+		}
+	}
+	return p, nil
+}
+
+// OAuth2 returns fosite's provider for the endpoint handlers.
+func (p *Provider) OAuth2() fosite.OAuth2Provider { return p.oauth2 }
+
+// Keys returns the signing keys.
+func (p *Provider) Keys() *KeySet { return p.keys }
+
+// Issuer returns the issuer URL.
+func (p *Provider) Issuer() string { return p.opts.Issuer }
+
+// Now returns the provider's clock.
+func (p *Provider) Now() time.Time { return p.opts.Now() }
+
+// DecodeIDToken verifies an ID token we issued (an id_token_hint, say),
+// accepting an expired one, and returns its claims.
+func (p *Provider) DecodeIDToken(ctx context.Context, token string) (map[string]any, error) {
+	t, err := p.idSigner.Decode(ctx, token)
+	if t == nil || (err != nil && !isExpiredOnly(err)) {
+		if err == nil {
+			err = errors.New("invalid token")
+		}
+		return nil, err
+	}
+	if iss, _ := t.Claims["iss"].(string); iss != p.opts.Issuer {
+		return nil, fmt.Errorf("id token issued by %q, not by us", iss)
+	}
+	return t.Claims, nil
+}
