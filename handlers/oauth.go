@@ -340,4 +340,3 @@ func statusOf(err error) int {
 	}
 	return http.StatusInternalServerError
 }
-

@@ -40,13 +40,13 @@ type Options struct {
 
 // router holds what every handler shares.
 type router struct {
-	opts    Options
-	log     *slog.Logger
-	issuer  *url.URL
-	base    string // the issuer's path, "" at the root
-	proxies proxies
-	ids     *requestIDs
-	csp     string
+	opts     Options
+	log      *slog.Logger
+	issuer   *url.URL
+	base     string // the issuer's path, "" at the root
+	proxies  proxies
+	ids      *requestIDs
+	csp      string
 	pages    *pages
 	metrics  *metrics
 	sessions sessionStore
@@ -74,12 +74,12 @@ func NewRouter(opts Options) (http.Handler, error) {
 		return nil, fmt.Errorf("handlers: issuer: %w", err)
 	}
 	rt := &router{
-		opts:    opts,
-		log:     opts.Logger,
-		issuer:  issuer,
-		base:    strings.TrimSuffix(issuer.Path, "/"),
-		proxies: proxies(opts.TrustedProxies),
-		ids:     newRequestIDs(),
+		opts:     opts,
+		log:      opts.Logger,
+		issuer:   issuer,
+		base:     strings.TrimSuffix(issuer.Path, "/"),
+		proxies:  proxies(opts.TrustedProxies),
+		ids:      newRequestIDs(),
 		metrics:  newMetrics(opts.Store),
 		sessions: opts.Store,
 	}

@@ -19,16 +19,16 @@ import (
 )
 
 var (
-	_ fosite.ClientManager                     = (*Store)(nil)
-	_ fosite.Storage                           = (*Store)(nil)
-	_ oauth2.CoreStorage                       = (*Store)(nil)
-	_ oauth2.AuthorizeCodeStorage              = (*Store)(nil)
-	_ oauth2.AccessTokenStorage                = (*Store)(nil)
-	_ oauth2.RefreshTokenStorage               = (*Store)(nil)
-	_ oauth2.TokenRevocationStorage            = (*Store)(nil)
-	_ pkce.PKCERequestStorage                  = (*Store)(nil)
-	_ openid.OpenIDConnectRequestStorage       = (*Store)(nil)
-	_ fositestorage.Transactional              = (*Store)(nil)
+	_ fosite.ClientManager               = (*Store)(nil)
+	_ fosite.Storage                     = (*Store)(nil)
+	_ oauth2.CoreStorage                 = (*Store)(nil)
+	_ oauth2.AuthorizeCodeStorage        = (*Store)(nil)
+	_ oauth2.AccessTokenStorage          = (*Store)(nil)
+	_ oauth2.RefreshTokenStorage         = (*Store)(nil)
+	_ oauth2.TokenRevocationStorage      = (*Store)(nil)
+	_ pkce.PKCERequestStorage            = (*Store)(nil)
+	_ openid.OpenIDConnectRequestStorage = (*Store)(nil)
+	_ fositestorage.Transactional        = (*Store)(nil)
 )
 
 // The fosite request tables. They share one shape (see tokenTable).
