@@ -49,6 +49,10 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 		a.rt.authorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported."))
 		return
 	}
+	if err := provider.CheckPKCE(ar); err != nil {
+		a.rt.authorizeError(w, r, ar, err)
+		return
+	}
 	ls, user, err := a.rt.currentUser(r)
 	if err != nil {
 		a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))

@@ -140,7 +140,11 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 			Config:                        cfg,
 		},
 		&openid.OpenIDConnectRefreshHandler{IDTokenHandleHelper: idHelper, Config: cfg},
-		&pkce.Handler{AuthorizeCodeStrategy: strategy, Storage: store, Config: cfg},
+		&pkceHandler{
+			Handler: &pkce.Handler{AuthorizeCodeStrategy: strategy, Storage: store, Config: cfg},
+			codes:   strategy,
+			storage: store,
+		},
 		&oauth2.CoreValidator{CoreStrategy: strategy, CoreStorage: store, Config: cfg},
 		&oauth2.TokenRevocationHandler{TokenRevocationStorage: store, AccessTokenStrategy: strategy, RefreshTokenStrategy: strategy},
 	}
