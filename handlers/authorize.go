@@ -22,6 +22,7 @@ import (
 type authorizeStore interface {
 	CreateFlow(ctx context.Context, f *storage.AuthFlow, ttl time.Duration) error
 	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
+	ConsentFor(ctx context.Context, userID, clientID string) (*storage.Consent, error)
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OpenID Connect
@@ -45,11 +46,7 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 		a.rt.authorizeError(w, r, ar, err)
 		return
 	}
-	if !ar.GetResponseTypes().ExactOne("code") {
-		a.rt.authorizeError(w, r, ar, fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported."))
-		return
-	}
-	if err := provider.CheckPKCE(ar); err != nil {
+	if err := provider.CheckAuthorizeRequest(ar); err != nil {
 		a.rt.authorizeError(w, r, ar, err)
 		return
 	}
@@ -79,12 +76,23 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 			needLogin = true // someone else is signed in: the app expects the hinted user
 		}
 	}
+	requestedAt := a.provider.Now().UTC().Truncate(time.Second)
+	if !needLogin && !has(prompts, "consent") {
+		remembered, err := a.rememberedConsent(ctx, ar, user)
+		if err != nil {
+			a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+			return
+		}
+		if remembered {
+			a.rt.finishAuthorization(w, r, ar, user, ls.AuthTime, requestedAt)
+			return
+		}
+	}
 	if promptNone {
 		if needLogin {
 			a.rt.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("prompt=none was asked for, but the user must sign in."))
 			return
 		}
-		// Every authorization needs the person's consent on the page.
 		a.rt.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("prompt=none was asked for, but the user must consent."))
 		return
 	}
@@ -92,7 +100,7 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 	flow := &storage.AuthFlow{
 		ClientID:    ar.GetClient().GetID(),
 		Form:        form.Encode(),
-		RequestedAt: a.provider.Now().UTC().Truncate(time.Second),
+		RequestedAt: requestedAt,
 	}
 	if err := a.store.CreateFlow(ctx, flow, a.rt.opts.FlowTTL); err != nil {
 		a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
@@ -111,6 +119,32 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, a.rt.base+"/consent?flow="+url.QueryEscape(flow.ID), http.StatusSeeOther)
+}
+
+// rememberedConsent reports whether the person ticked "remember this
+// decision" for this app with at least the scopes asked for now. A public
+// client whose redirect URI another app could claim (a custom scheme, a
+// loopback port) always asks again (RFC 8252 §8.6).
+func (a *Authorize) rememberedConsent(ctx context.Context, ar fosite.AuthorizeRequester, user *storage.User) (bool, error) {
+	if ar.GetClient().IsPublic() && ar.GetRedirectURI().Scheme != "https" {
+		return false, nil
+	}
+	c, err := a.store.ConsentFor(ctx, user.ID, ar.GetClient().GetID())
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if !c.Remember {
+		return false, nil
+	}
+	granted := c.ScopeList()
+	for _, s := range ar.GetRequestedScopes() {
+		if !has(granted, s) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func has(list []string, v string) bool {
@@ -207,28 +241,19 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// finish answers a flow the person consented to: it rebuilds the stored
-// request (validating it again), grants the scopes and redirects to the
-// client with the code.
-func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, flow *storage.AuthFlow, user *storage.User) {
+// finishAuthorization answers an authorization the person consented to:
+// it grants the requested scopes and redirects to the client with the code.
+// authTime is when the person signed in, requestedAt when the app asked.
+func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user *storage.User, authTime, requestedAt time.Time) {
 	ctx := r.Context()
 	p := rt.opts.Provider
-	ar, err := rt.rebuildAuthorizeRequest(ctx, flow)
-	if err != nil {
-		rt.authorizeError(w, r, ar, err)
-		return
-	}
 	for _, s := range ar.GetRequestedScopes() {
 		ar.GrantScope(s)
 	}
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a)
 	}
-	authTime := flow.RequestedAt
-	if flow.AuthTime != nil {
-		authTime = *flow.AuthTime
-	}
-	session := newSession(user, ar.GetGrantedScopes(), authTime, flow.RequestedAt, p.Issuer())
+	session := newSession(user, ar.GetGrantedScopes(), authTime, requestedAt, p.Issuer())
 	resp, err := p.OAuth2().NewAuthorizeResponse(ctx, ar, session)
 	if err != nil {
 		rt.authorizeError(w, r, ar, err)

@@ -161,7 +161,11 @@ func (c *Consent) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	c.rt.log.InfoContext(ctx, "consent granted", "request_id", RequestID(ctx), "client_id", client.ID, "user_id", user.ID,
 		"scope", strings.Join(ar.GetRequestedScopes(), " "))
-	c.rt.finishAuthorization(w, r, flow, user)
+	authTime := flow.RequestedAt
+	if flow.AuthTime != nil {
+		authTime = *flow.AuthTime
+	}
+	c.rt.finishAuthorization(w, r, ar, user, authTime, flow.RequestedAt)
 }
 
 // initial is the letter the consent page shows as the app's avatar.

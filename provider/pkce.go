@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"regexp"
+	"strings"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -68,6 +69,26 @@ func (h *pkceHandler) HandleTokenEndpointRequest(ctx context.Context, request fo
 		return fosite.ErrInvalidGrant.WithHint("The code_verifier does not match the code_challenge.")
 	}
 	return nil
+}
+
+// CheckAuthorizeRequest applies, as soon as /authorize is called and before
+// the person is asked anything, the rules fosite would otherwise check only
+// when the request is answered: response_type=code only (RFC 9700 §2.1.2),
+// the prompt values (OpenID Connect Core §3.1.2.1) and PKCE.
+func CheckAuthorizeRequest(ar fosite.AuthorizeRequester) error {
+	if !ar.GetResponseTypes().ExactOne("code") {
+		return fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
+	}
+	prompts := strings.Fields(ar.GetRequestForm().Get("prompt"))
+	for _, p := range prompts {
+		if p != "none" && p != "login" && p != "consent" && p != "select_account" {
+			return fosite.ErrInvalidRequest.WithHintf("The prompt value %q is not supported.", p)
+		}
+		if p == "none" && len(prompts) > 1 {
+			return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
+		}
+	}
+	return CheckPKCE(ar)
 }
 
 // challengeFormat is what S256 produces: 32 bytes, base64url, no padding.
