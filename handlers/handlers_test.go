@@ -1,0 +1,162 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage/storagetest"
+)
+
+const issuer = "https://auth.example.com"
+
+var secret = []byte("handlers-test-secret-handlers-test-secret")
+
+// newRouter builds the router over a fresh SQLite store.
+func newRouter(t *testing.T) http.Handler {
+	t.Helper()
+	store := storagetest.NewSQLite(t)
+	p, err := provider.New(context.Background(), store, provider.Options{
+		Issuer: issuer, Secret: secret,
+		AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour, AuthCodeTTL: time.Minute, IDTokenTTL: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := provider.DeriveKey(secret, provider.PurposeCookies)
+	r, err := handlers.NewRouter(handlers.Options{Provider: p, Store: store, CookieKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
+func TestDiscoveryDocument(t *testing.T) {
+	t.Parallel()
+	rec := get(t, newRouter(t), "/.well-known/openid-configuration")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"issuer":                 issuer,
+		"authorization_endpoint": issuer + "/authorize",
+		"token_endpoint":         issuer + "/token",
+		"userinfo_endpoint":      issuer + "/userinfo",
+		"jwks_uri":               issuer + "/.well-known/jwks.json",
+		"introspection_endpoint": issuer + "/introspect",
+		"revocation_endpoint":    issuer + "/revoke",
+		"scopes_supported": []any{"openid", "profile", "email", "offline_access", "read", "write",
+			"projects:read", "projects:write", "team:manage", "billing:read"},
+		"response_types_supported":                      []any{"code"},
+		"response_modes_supported":                      []any{"query", "fragment", "form_post"},
+		"grant_types_supported":                         []any{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                       []any{"public"},
+		"id_token_signing_alg_values_supported":         []any{"RS256"},
+		"token_endpoint_auth_methods_supported":         []any{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":    []any{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":              []any{"S256"},
+		"claims_supported": []any{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr",
+			"name", "email", "email_verified"},
+		"prompt_values_supported":                        []any{"none", "login", "consent"},
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"authorization_response_iss_parameter_supported": true,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("discovery document (-want +got):\n%s", diff)
+	}
+	// RFC 8414's well-known path serves the same document.
+	if other := get(t, newRouter(t), "/.well-known/oauth-authorization-server"); other.Code != http.StatusOK {
+		t.Fatalf("oauth-authorization-server: status %d", other.Code)
+	}
+}
+
+func TestJWKSPublishesTheSigningKeys(t *testing.T) {
+	t.Parallel()
+	rec := get(t, newRouter(t), "/.well-known/jwks.json")
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil {
+		t.Fatal(err)
+	}
+	algs := map[string]bool{}
+	for _, k := range set.Keys {
+		if k["kid"] == "" || k["use"] != "sig" || k["d"] != nil {
+			t.Errorf("key %v", k)
+		}
+		algs[k["alg"].(string)] = true
+	}
+	if !algs["RS256"] || !algs["ES256"] {
+		t.Fatalf("published algorithms %v, want RS256 and ES256", algs)
+	}
+}
+
+func TestHealthChecks(t *testing.T) {
+	t.Parallel()
+	h := newRouter(t)
+	for _, path := range []string{"/health/alive", "/health/ready"} {
+		if rec := get(t, h, path); rec.Code != http.StatusOK {
+			t.Errorf("%s: status %d", path, rec.Code)
+		}
+	}
+	get(t, h, "/health/alive")
+	if rec := get(t, h, "/metrics"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `ajrly_http_requests_total{code="200",method="GET",route="/health/alive"}`) {
+		t.Errorf("/metrics: status %d:\n%.500s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestPagesSetSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	h := newRouter(t)
+	for _, path := range []string{"/login", "/logout", "/authorize?client_id=nope", "/no-such-page"} {
+		rec := get(t, h, path)
+		for header, want := range map[string]string{
+			"X-Frame-Options":        "DENY",
+			"Referrer-Policy":        "no-referrer",
+			"X-Content-Type-Options": "nosniff",
+		} {
+			if got := rec.Header().Get(header); got != want {
+				t.Errorf("%s: %s = %q, want %q", path, header, got, want)
+			}
+		}
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: Content-Security-Policy = %q", path, csp)
+		}
+	}
+	// Under an https issuer, cookies carry the __Host- prefix and Secure.
+	rec := get(t, h, "/login")
+	found := false
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "__Host-ajrly_csrf" {
+			found = true
+			if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+				t.Errorf("csrf cookie %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no __Host-ajrly_csrf cookie among %v", rec.Result().Cookies())
+	}
+}

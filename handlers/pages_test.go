@@ -1,0 +1,89 @@
+package handlers
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden HTML files in testdata/")
+
+// TestPagesRender renders every page with representative data and compares
+// it with its golden file; run `go test ./handlers -update` after changing
+// a template, and review the diff.
+func TestPagesRender(t *testing.T) {
+	t.Parallel()
+	p, err := newPages(&router{base: ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := &storage.User{ID: "usr_1", Email: "alice@example.com", Name: "Alice <Admin>"}
+	base := func(title string, u *storage.User) basePage {
+		return basePage{Title: title, CSRF: "csrf-token", RequestID: "req-1", User: u}
+	}
+	pages := map[string]any{
+		"login": loginPage{basePage: base("Sign in", nil), Flow: "flow-1", Email: "alice@example.com",
+			Error: "Incorrect email or password.", ClientName: "Example <App>"},
+		"consent": consentPage{basePage: base("Allow access", user), Flow: "flow-1", ClientName: "Example App", ClientInitial: "E",
+			UserName: user.Name, UserEmail: user.Email, RedirectHost: "app.example.com",
+			Scopes: []provider.Scope{provider.DescribeScope("openid"), provider.DescribeScope("read"), provider.DescribeScope("custom:x")}},
+		"error":  errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
+		"home":   homePage{base("Your account", user)},
+		"logout": logoutPage{basePage: base("Sign out", user)},
+		"demo":   demoPage{basePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
+	}
+	if len(pages) != len(pageNames) {
+		t.Fatalf("%d pages have data here, %d exist: add the new page to this test", len(pages), len(pageNames))
+	}
+	for name, data := range pages {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := p.byName[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+				t.Fatalf("render %s: %v", name, err)
+			}
+			if bytes.Contains(buf.Bytes(), []byte("<script>")) || bytes.Contains(buf.Bytes(), []byte("<Admin>")) || bytes.Contains(buf.Bytes(), []byte("<App>")) {
+				t.Fatalf("%s: user input reached the page unescaped", name)
+			}
+			golden := filepath.Join("testdata", name+".golden.html")
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./handlers -update)", err)
+			}
+			if !bytes.Equal(want, buf.Bytes()) {
+				t.Fatalf("%s differs from %s (run go test ./handlers -update and review the diff):\n%s", name, golden, buf.String())
+			}
+		})
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"/settings/apps", "/settings/apps"},
+		{"/a?b=c", "/a?b=c"},
+		{"", ""},
+		{"https://evil.example.com/", ""},
+		{"//evil.example.com/", ""},
+		{"/\\evil.example.com", ""},
+		{"javascript:alert(1)", ""},
+		{"relative/path", ""},
+	}
+	for _, tc := range tests {
+		if got := localPath(tc.in); got != tc.want {
+			t.Errorf("localPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
