@@ -1,0 +1,43 @@
+# Ajrly Auth. `make run` starts a demo provider on 127.0.0.1:8080 with the
+# embedded SQLite database; `make test` runs every test.
+
+GO      ?= go
+BIN     := bin/ajrly-auth
+PKGS    := ./...
+CHROMIUM_CANDIDATES := chromium chromium-browser google-chrome
+
+.PHONY: all build run test vet fmt-check bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ajrly-auth
+
+## run: build and start on 127.0.0.1:8080 with sqlite://ajrly.db and a demo user and client
+run: build
+	./$(BIN) serve --demo
+
+## test: vet, format check and every test (PostgreSQL and browser tests skip, with a note, when unavailable)
+test: vet fmt-check
+	@if [ -z "$$AJRLY_TEST_POSTGRES_DSN" ]; then \
+		echo "NOTE: AJRLY_TEST_POSTGRES_DSN is not set: the PostgreSQL tests are skipped."; \
+		echo "      Set it to run them, e.g. AJRLY_TEST_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"; \
+	fi
+	@if [ -z "$$AJRLY_CHROMIUM" ] && ! { for c in $(CHROMIUM_CANDIDATES); do command -v $$c; done; } >/dev/null 2>&1; then \
+		echo "NOTE: Chromium was not found: the browser tests are skipped (apt-get install -y chromium)."; \
+	fi
+	$(GO) test -count=1 $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## bench: the token and introspection benchmarks over real HTTP (set AJRLY_TEST_POSTGRES_DSN for PostgreSQL)
+bench:
+	$(GO) test ./e2e -run '^$$' -bench . -benchtime=3s -count=1
+
+clean:
+	rm -rf bin
