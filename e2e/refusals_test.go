@@ -193,6 +193,11 @@ func TestWrongClientSecretIs401(t *testing.T) {
 				}
 			})
 		}
+		// A public client proves nothing by its id: it may not introspect.
+		pub, _ := s.createClient(t, provider.ClientSpec{Name: "SPA", Public: true, RedirectURIs: []string{"https://spa.example.com/cb"}})
+		if resp, body := s.postForm(t, "/introspect", url.Values{"token": {"at_live_x.y"}, "client_id": {pub.ID}}); resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
+			t.Errorf("introspection by a public client: status %d, body %v", resp.StatusCode, body)
+		}
 		// Introspection and revocation authenticate clients the same way.
 		for _, path := range []string{"/introspect", "/revoke"} {
 			resp, body := s.postForm(t, path, url.Values{"token": {"at_live_x.y"}}, c.ID, "wrong")

@@ -198,7 +198,12 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The request body could not be parsed as a form.")
 		return
 	}
-	if _, err := o.provider.AuthenticateClient(ctx, r, r.PostForm); err != nil {
+	client, err := o.provider.AuthenticateClient(ctx, r, r.PostForm)
+	if err == nil && client.IsPublic() {
+		// Anyone can present a public client's id: it proves nothing.
+		err = fosite.ErrInvalidClient.WithHint("Introspection needs a confidential client (one with a secret).")
+	}
+	if err != nil {
 		o.writeTokenError(ctx, w, nil, err)
 		return
 	}
