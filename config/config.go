@@ -29,8 +29,8 @@ type Config struct {
 
 	// Secret is the server secret. After Load it holds the secret whichever
 	// way it was given, so callers read only this field. Empty means none was
-	// configured, which Validate allows only with a SQLite DSN (the binary
-	// then generates one next to the database).
+	// configured: serve then generates one next to a SQLite database and
+	// refuses to start with PostgreSQL; the admin commands need none.
 	Secret string
 	// SecretFile is the file Load read Secret from, if any.
 	SecretFile string
@@ -148,9 +148,9 @@ func (c Config) Validate() error {
 		bad("secret_file", "content must be at least %d bytes, got %d", MinSecretLen, len(c.Secret))
 	case c.Secret != "" && len(c.Secret) < MinSecretLen:
 		bad("secret", "must be at least %d bytes, got %d", MinSecretLen, len(c.Secret))
-	case c.Secret == "" && c.SecretFile == "" && c.DSNKind() == "postgres":
-		bad("secret", "required with a postgres dsn; set secret or secret_file (AJRLY_SECRET or AJRLY_SECRET_FILE)")
 	}
+	// A postgres DSN without a secret is valid here: the admin commands do
+	// not need one. serve refuses to start without it.
 
 	for _, r := range []struct {
 		key      string

@@ -76,7 +76,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Logger:                 newGormLogger(logger),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		// gorm.Open pings: an unreachable server surfaces here.
+		return nil, fmt.Errorf("open %s database: %w", dialect, translateOpen(err))
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -145,6 +146,13 @@ func dialectorFor(dsn string) (string, gorm.Dialector, error) {
 				return "", nil, fmt.Errorf("create directory for sqlite database: %w", err)
 			}
 		}
+		// The file holds password hashes and sealed keys: only its owner
+		// reads it. SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return "", nil, fmt.Errorf("open sqlite database file: %w", err)
+		}
+		_ = f.Close()
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
@@ -284,7 +292,21 @@ func (l gormLogger) Warn(ctx context.Context, msg string, args ...any) {
 	l.log.WarnContext(ctx, fmt.Sprintf(msg, args...))
 }
 func (l gormLogger) Error(ctx context.Context, msg string, args ...any) {
+	if strings.HasPrefix(msg, "failed to initialize database") {
+		// Open returns this error; logging it here too would say it twice.
+		l.log.DebugContext(ctx, fmt.Sprintf(msg, args...))
+		return
+	}
 	l.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
+}
+
+// translateOpen maps an error of gorm.Open, which has no Store yet to
+// translate it.
+func translateOpen(err error) error {
+	if isConnectionError(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 // Trace logs slow statements; failed ones are returned to and logged by callers.

@@ -37,12 +37,33 @@ func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
+// ValidateEmail checks that an address has the shape local@domain, with a
+// dot in the domain, no spaces and a sane length. Whether it receives mail
+// is for a verification email to tell.
+func ValidateEmail(email string) error {
+	email = NormalizeEmail(email)
+	at := strings.LastIndexByte(email, '@')
+	switch {
+	case email == "":
+		return errors.New("email is empty")
+	case len(email) > 254:
+		return errors.New("email is longer than 254 characters")
+	case at <= 0 || at == len(email)-1:
+		return fmt.Errorf("%q is not an email address (name@example.com)", email)
+	case strings.ContainsAny(email, " \t\r\n<>,;\"()[]\\"):
+		return fmt.Errorf("%q contains characters an email address cannot have", email)
+	case !strings.Contains(email[at+1:], ".") || strings.HasPrefix(email[at+1:], ".") || strings.HasSuffix(email, "."):
+		return fmt.Errorf("%q has no valid domain (name@example.com)", email)
+	}
+	return nil
+}
+
 // CreateUser stores a new user with an argon2id hash of password. A taken
 // email is ErrConflict.
 func (s *Store) CreateUser(ctx context.Context, email, name, password string) (*User, error) {
 	email = NormalizeEmail(email)
-	if email == "" {
-		return nil, errors.New("create user: email is empty")
+	if err := ValidateEmail(email); err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
 	}
 	hash, err := HashPassword(password)
 	if err != nil {

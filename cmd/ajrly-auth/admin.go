@@ -7,10 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
+	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -21,21 +24,34 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// adminStore opens the database for an administration command, which must
-// find it at this binary's schema version.
-func (c *cli) adminStore(ctx context.Context, fs *flag.FlagSet, args []string, nargs int) (*storage.Store, error) {
-	cfg, err := c.settings(fs, args)
+// adminConfig parses an administration command's flags and checks that it
+// got exactly nargs arguments; it opens nothing, so a wrong command line
+// never touches the database.
+func (c *cli) adminConfig(fs *flag.FlagSet, synopsis string, args []string, nargs int) (config.Config, error) {
+	cfg, err := c.settings(fs, synopsis, args)
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
-	if fs.NArg() != nargs {
-		if nargs == 0 {
-			return nil, usageError("%s takes no arguments, got %q", fs.Name(), fs.Args())
+	name := strings.TrimPrefix(fs.Name(), "ajrly-auth ")
+	switch {
+	case fs.NArg() == nargs:
+		return cfg, nil
+	case nargs == 0:
+		return cfg, usageError("%s takes no arguments, got %q", name, fs.Args())
+	default:
+		return cfg, usageError("usage: ajrly-auth %s %s", name, synopsis)
+	}
+}
+
+// openAdminStore opens the database for an administration command, which
+// must find it already migrated to this binary's schema version.
+func (c *cli) openAdminStore(ctx context.Context, cfg config.Config) (*storage.Store, error) {
+	if path := cfg.SQLitePath(); path != "" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("there is no database at %s yet: run `ajrly-auth migrate` (or start the server) first", path)
 		}
-		return nil, usageError("%s takes %d argument(s), got %d", fs.Name(), nargs, fs.NArg())
 	}
-	log := newLogger(cfg, c.stderr)
-	store, err := openStore(ctx, cfg, log, 0)
+	store, err := openStore(ctx, cfg, newLogger(cfg, c.stderr), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -46,14 +62,20 @@ func (c *cli) adminStore(ctx context.Context, fs *flag.FlagSet, args []string, n
 	return store, nil
 }
 
+// adminStore is adminConfig followed by openAdminStore, for commands with
+// nothing else to check in between.
+func (c *cli) adminStore(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string, nargs int) (*storage.Store, error) {
+	cfg, err := c.adminConfig(fs, synopsis, args, nargs)
+	if err != nil {
+		return nil, err
+	}
+	return c.openAdminStore(ctx, cfg)
+}
+
 func (c *cli) migrate(ctx context.Context, args []string) error {
-	fs := c.newFlags("migrate")
-	cfg, err := c.settings(fs, args)
+	cfg, err := c.adminConfig(c.newFlags("migrate"), "[flags]", args, 0)
 	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("migrate takes no arguments, got %q", fs.Args())
 	}
 	store, err := openStore(ctx, cfg, newLogger(cfg, c.stderr), 30*time.Second)
 	if err != nil {
@@ -62,7 +84,7 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	defer store.Close()
 	applied, err := store.Migrate(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
 	if len(applied) == 0 {
 		fmt.Fprintf(c.stdout, "The database is up to date (schema version %d).\n", storage.SchemaVersion())
@@ -73,7 +95,7 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 }
 
 func (c *cli) janitor(ctx context.Context, args []string) error {
-	store, err := c.adminStore(ctx, c.newFlags("janitor"), args, 0)
+	store, err := c.adminStore(ctx, c.newFlags("janitor"), "[flags]", args, 0)
 	if err != nil {
 		return err
 	}
@@ -94,7 +116,7 @@ func (c *cli) users(ctx context.Context, args []string) error {
 	case "create":
 		return c.usersCreate(ctx, args[1:])
 	case "list":
-		store, err := c.adminStore(ctx, c.newFlags("users list"), args[1:], 0)
+		store, err := c.adminStore(ctx, c.newFlags("users list"), "[flags]", args[1:], 0)
 		if err != nil {
 			return err
 		}
@@ -113,38 +135,40 @@ func (c *cli) users(ctx context.Context, args []string) error {
 	return usageError("unknown users subcommand %q (use create or list)", args[0])
 }
 
-// MinPasswordLength is the shortest password accepted.
+// MinPasswordLength is the shortest password accepted, in characters.
 const MinPasswordLength = 10
 
 func (c *cli) usersCreate(ctx context.Context, args []string) error {
 	fs := c.newFlags("users create")
 	email := fs.String("email", "", "the user's email `address` (required)")
-	password := fs.String("password", "", "the user's password, at least 10 characters; - reads it from standard input (required)")
+	password := fs.String("password", "", "the user's `password`, at least 10 characters; - reads it from standard input (required)")
 	name := fs.String("name", "", "the user's display `name`")
-	store, err := c.adminStore(ctx, fs, args, 0)
+	cfg, err := c.adminConfig(fs, "--email E --password P [--name N]", args, 0)
+	if err != nil {
+		return err
+	}
+	if *password == "-" {
+		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
+		*password = strings.TrimRight(line, "\r\n")
+	}
+	switch {
+	case strings.TrimSpace(*email) == "":
+		return usageError("users create: --email is required")
+	case *password == "":
+		return usageError("users create: --password is required")
+	case utf8.RuneCountInString(*password) < MinPasswordLength:
+		return usageError("users create: --password must be at least %d characters", MinPasswordLength)
+	case strings.EqualFold(*password, strings.TrimSpace(*email)):
+		return usageError("users create: --password must not be the email address")
+	}
+	if err := storage.ValidateEmail(*email); err != nil {
+		return usageError("users create: --email %q is not an email address (%v)", strings.TrimSpace(*email), err)
+	}
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *password == "-" {
-		line, err := bufio.NewReader(c.stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("read password from standard input: %w", err)
-		}
-		*password = strings.TrimRight(line, "\r\n")
-	}
-	switch e := strings.TrimSpace(*email); {
-	case e == "":
-		return usageError("users create: --email is required")
-	case !strings.Contains(e, "@") || strings.ContainsAny(e, " \t"):
-		return usageError("users create: --email %q is not an email address", e)
-	case *password == "":
-		return usageError("users create: --password is required")
-	case len(*password) < MinPasswordLength:
-		return usageError("users create: --password must be at least %d characters", MinPasswordLength)
-	case strings.EqualFold(*password, e):
-		return usageError("users create: --password must not be the email address")
-	}
 	u, err := store.CreateUser(ctx, *email, *name, *password)
 	if errors.Is(err, storage.ErrConflict) {
 		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(*email))
@@ -166,7 +190,7 @@ func (c *cli) clients(ctx context.Context, args []string) error {
 		return c.clientsList(ctx, args[1:])
 	case "delete":
 		fs := c.newFlags("clients delete")
-		store, err := c.adminStore(ctx, fs, args[1:], 1)
+		store, err := c.adminStore(ctx, fs, "CLIENT_ID", args[1:], 1)
 		if err != nil {
 			return err
 		}
@@ -192,11 +216,10 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 	scope := fs.String("scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
 	public := fs.Bool("public", false, "a public client (native or browser app): no secret, PKCE required")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	store, err := c.adminStore(ctx, fs, args, 0)
+	cfg, err := c.adminConfig(fs, "--name N --redirect-uri U [flags]", args, 0)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	client, secret, err := provider.NewClient(provider.ClientSpec{
 		Name:         *name,
 		RedirectURIs: redirects,
@@ -207,6 +230,11 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError("clients create:\n%v", err)
 	}
+	store, err := c.openAdminStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	if err := store.CreateClient(ctx, client); err != nil {
 		return err
 	}
@@ -238,7 +266,7 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 func (c *cli) clientsList(ctx context.Context, args []string) error {
 	fs := c.newFlags("clients list")
 	asJSON := fs.Bool("json", false, "print the clients as JSON")
-	store, err := c.adminStore(ctx, fs, args, 0)
+	store, err := c.adminStore(ctx, fs, "[--json]", args, 0)
 	if err != nil {
 		return err
 	}

@@ -53,14 +53,15 @@ func main() {
 	os.Exit(c.run(ctx, os.Args[1:]))
 }
 
-// errUsage marks errors that come with the usage text.
-var errUsage = errors.New("usage")
-
-// run dispatches a command line and returns the exit code.
+// run dispatches a command line and returns the exit code: 0 on success,
+// 1 when the command failed, 2 when the command line was wrong.
 func (c *cli) run(ctx context.Context, args []string) int {
 	cmd, rest := "serve", args
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, rest = args[0], args[1:]
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		cmd = "help"
 	}
 	var err error
 	switch cmd {
@@ -74,30 +75,39 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		err = c.users(ctx, rest)
 	case "clients":
 		err = c.clients(ctx, rest)
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(c.stdout, usage)
 		return 0
 	default:
 		fmt.Fprintf(c.stderr, "ajrly-auth: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	var ue usageErr
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(c.stderr, "ajrly-auth: %v\n\n%s", err, usage)
+	case errors.Is(err, errBadFlag):
+		return 2 // the flag package has said what was wrong, with the usage
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.stderr, "ajrly-auth: %s\n\n%s", ue.msg, usage)
 		return 2
 	}
 	fmt.Fprintf(c.stderr, "ajrly-auth: %v\n", err)
 	return 1
 }
 
+// usageErr is a wrong command line; run prints it with the usage.
+type usageErr struct{ msg string }
+
+func (e usageErr) Error() string { return e.msg }
+
 // usageError reports a wrong command line.
 func usageError(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+	return usageErr{msg: fmt.Sprintf(format, args...)}
 }
+
+// errBadFlag is a flag the flag package refused (and already explained).
+var errBadFlag = errors.New("bad flag")
 
 // newFlags returns a FlagSet for a subcommand whose errors are returned
 // rather than exiting.
@@ -117,7 +127,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 			if errors.Is(err, flag.ErrHelp) {
 				return err
 			}
-			return usageError("%v", err)
+			return errBadFlag
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

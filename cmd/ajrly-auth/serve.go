@@ -19,7 +19,7 @@ const janitorInterval = 10 * time.Minute
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := c.newFlags("serve")
-	cfg, err := c.settings(fs, args)
+	cfg, err := c.settings(fs, "[flags]", args)
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,32 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// settings parses a subcommand's flags and loads the configuration.
-func (c *cli) settings(fs *flag.FlagSet, args []string) (config.Config, error) {
+// settings adds the settings flags to a subcommand's own, parses them and
+// loads the configuration. synopsis is what follows the command's name in
+// its usage line.
+func (c *cli) settings(fs *flag.FlagSet, synopsis string, args []string) (config.Config, error) {
+	own := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
 	loader := config.NewLoader(fs)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "Usage: %s %s\n", fs.Name(), synopsis)
+		if len(own) == 0 {
+			fmt.Fprintln(out, "\nSettings (each also an AJRLY_* variable or a key of the --config file):")
+			fs.PrintDefaults()
+			return
+		}
+		mine := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+		mine.SetOutput(out)
+		fs.VisitAll(func(f *flag.Flag) {
+			if own[f.Name] {
+				mine.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		fmt.Fprintln(out, "\nFlags:")
+		mine.PrintDefaults()
+		fmt.Fprintln(out, "\nIt also takes the settings flags (--dsn, --config, ...): run \"ajrly-auth serve -h\" to list them.")
+	}
 	if err := parse(fs, args); err != nil {
 		return config.Config{}, err
 	}
@@ -76,7 +99,7 @@ func systemSecret(cfg config.Config, log *slog.Logger) ([]byte, error) {
 	}
 	path := cfg.SQLitePath()
 	if path == "" {
-		return nil, errors.New("secret: required with a postgres dsn; set AJRLY_SECRET")
+		return nil, errors.New("secret: required with a postgres dsn; set AJRLY_SECRET (at least 32 bytes, e.g. openssl rand -base64 48) or secret_file, the same on every instance")
 	}
 	secretPath := path + ".secret"
 	if b, err := os.ReadFile(secretPath); err == nil {
