@@ -138,16 +138,28 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client) error {
 	return nil
 }
 
-// DeleteClient removes a client; its codes, tokens, consents and pending
-// sign-ins go with it (ON DELETE CASCADE).
+// DeleteClient removes a client and, in the same transaction, every code
+// and token issued to it; its consents and pending sign-ins go by ON DELETE
+// CASCADE.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	res := s.conn(ctx).Where("id = ?", id).Delete(&Client{})
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		res := s.conn(ctx).Where("id = ?", id).Delete(&Client{})
+		if res.Error != nil {
+			return s.translate(res.Error, ErrNotFound)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		for _, table := range []string{tableCodes, tableAccess, tableRefresh, tablePKCE, tableOIDC} {
+			if err := s.deleteToken(ctx, table, "client_id", id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	s.clients.forget(id)
-	if res.Error != nil {
-		return fmt.Errorf("delete client %s: %w", id, s.translate(res.Error, ErrNotFound))
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("delete client %s: %w", id, ErrNotFound)
+	if err != nil {
+		return fmt.Errorf("delete client %s: %w", id, err)
 	}
 	return nil
 }

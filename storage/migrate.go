@@ -136,12 +136,16 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	return applied, nil
 }
 
-// tokenTable is the shape every fosite request table shares.
+// tokenTable is the shape every fosite request table shares. client_id has
+// no foreign key on purpose: checking one locks the client's row FOR KEY
+// SHARE on every insert, and under concurrency that costs PostgreSQL a new
+// MultiXact per token (a fifth of its insert rate, measured). DeleteClient
+// removes a client's rows itself.
 func tokenTable(name, extra string) string {
 	return `CREATE TABLE ` + name + ` (
 	signature TEXT PRIMARY KEY,
 	request_id TEXT NOT NULL,
-	client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	client_id TEXT NOT NULL,
 	subject TEXT NOT NULL DEFAULT '',
 	requested_at {ts} NOT NULL,
 	expires_at {ts} NOT NULL,
@@ -156,6 +160,13 @@ func tokenTable(name, extra string) string {
 CREATE INDEX ` + name + `_request_id_idx ON ` + name + ` (request_id);
 CREATE INDEX ` + name + `_expires_at_idx ON ` + name + ` (expires_at);
 `
+}
+
+// grantIndex lets a client's tokens, or one person's tokens of a client, be
+// found without scanning: deleting a client and taking an app's access
+// back both need it.
+func grantIndex(name string) string {
+	return "CREATE INDEX " + name + "_client_subject_idx ON " + name + " (client_id, subject);\n"
 }
 
 var migration1 = `
@@ -184,8 +195,8 @@ CREATE TABLE clients (
 	updated_at {ts} NOT NULL
 );
 ` + tokenTable("oauth_authorize_codes", "") +
-	tokenTable("oauth_access_tokens", "") +
-	tokenTable("oauth_refresh_tokens", ",\n\taccess_signature TEXT NOT NULL DEFAULT ''") +
+	tokenTable("oauth_access_tokens", "") + grantIndex("oauth_access_tokens") +
+	tokenTable("oauth_refresh_tokens", ",\n\taccess_signature TEXT NOT NULL DEFAULT ''") + grantIndex("oauth_refresh_tokens") +
 	tokenTable("oauth_pkce", "") +
 	tokenTable("oauth_oidc_sessions", "") + `
 CREATE TABLE oauth_jtis (

@@ -42,6 +42,7 @@ var cases = []testCase{
 	{"a database newer than the binary is refused", testNewerDatabaseRefused},
 	{"clients are created read updated listed and deleted", testClientCRUD},
 	{"a client change is seen at once through the cache", testClientCacheInvalidation},
+	{"deleting a client removes its codes and tokens and no one else's", testDeleteClientRemovesTokens},
 	{"users have unique case-insensitive emails and argon2id passwords", testUsers},
 	{"an authorization code is used once", testAuthorizeCodeLifecycle},
 	{"two concurrent redemptions of one code: exactly one succeeds", testConcurrentCodeRedemption},
@@ -236,6 +237,29 @@ func testClientCacheInvalidation(t *testing.T, s *storage.Store, _ *Clock) {
 	Must(t, err)
 	if !storage.DigestEqual(got.GetHashedSecret(), "a-new-secret-a-new-secret-a-new-secret") {
 		t.Fatal("cached client still has the old secret after an update")
+	}
+}
+
+func testDeleteClientRemovesTokens(t *testing.T, s *storage.Store, clock *Clock) {
+	doomed, other := newClient(t, s), newClient(t, s)
+	for _, c := range []*storage.Client{doomed, other} {
+		req := newRequest(t, s, c, clock, time.Hour)
+		Must(t, s.CreateAuthorizeCodeSession(ctx(t), "code-"+c.ID, req))
+		Must(t, s.CreateAccessTokenSession(ctx(t), "at-"+c.ID, req))
+		Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-"+c.ID, "at-"+c.ID, req))
+	}
+	Must(t, s.DeleteClient(ctx(t), doomed.ID))
+	var left int64
+	for _, table := range []string{"oauth_authorize_codes", "oauth_access_tokens", "oauth_refresh_tokens"} {
+		var n int64
+		Must(t, s.DB().Raw("SELECT COUNT(*) FROM "+table+" WHERE client_id = ?", doomed.ID).Scan(&n).Error)
+		left += n
+	}
+	if left != 0 {
+		t.Fatalf("%d rows of the deleted client remain", left)
+	}
+	if _, err := s.GetAccessTokenSession(ctx(t), "at-"+other.ID, newSession()); err != nil {
+		t.Fatalf("another client's token went too: %v", err)
 	}
 }
 
