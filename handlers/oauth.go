@@ -80,10 +80,20 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.SetTokenType("Bearer")
 	if exp := ar.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() {
-		// fosite truncates (3599); the lifetime as configured reads better.
-		resp.SetExpiresIn(exp.Sub(o.provider.Now()).Round(time.Second))
+		resp.SetExpiresIn(expiresIn(o.provider.AccessTokenTTL(), exp.Sub(o.provider.Now())))
 	}
 	oauth2.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// expiresIn is the expires_in to report for an access token with the
+// configured lifetime ttl that has left to live. fosite rounds the expiry
+// to the second and truncates what is left, so a one-hour token would read
+// 3599 or 3600 by chance; within that slack, report ttl itself.
+func expiresIn(ttl, left time.Duration) time.Duration {
+	if left > ttl-2*time.Second {
+		return ttl
+	}
+	return left.Truncate(time.Second)
 }
 
 func (o *OAuth) revokeGrant(ctx context.Context, requestID string) {

@@ -199,6 +199,9 @@ func (p *Provider) Keys() *KeySet { return p.keys }
 // Issuer returns the issuer URL.
 func (p *Provider) Issuer() string { return p.opts.Issuer }
 
+// AccessTokenTTL returns the configured access token lifetime.
+func (p *Provider) AccessTokenTTL() time.Duration { return p.opts.AccessTokenTTL }
+
 // Now returns the provider's clock.
 func (p *Provider) Now() time.Time { return p.opts.Now() }
 
