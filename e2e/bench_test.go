@@ -395,16 +395,7 @@ func mintCodes(b *testing.B, s *server, clientID, redirect string, user *storage
 			}.Encode()
 		}
 	}
-	const workers = 8
-	errs := make(chan error, workers)
-	for range workers {
-		go func() { errs <- mint() }()
-	}
-	var err error
-	for range workers {
-		err = errors.Join(err, <-errs)
-	}
-	if err != nil {
+	if err := inParallel(8, mint); err != nil {
 		b.Fatalf("mint codes: %v", err)
 	}
 	return bodies
@@ -456,19 +447,23 @@ func mintAccessTokens(b *testing.B, client *http.Client, p poster, n int) []stri
 			tokens[i] = tok.AccessToken
 		}
 	}
-	const workers = 16
-	errs := make(chan error, workers)
-	for range workers {
-		go func() { errs <- mint() }()
-	}
-	var err error
-	for range workers {
-		err = errors.Join(err, <-errs)
-	}
-	if err != nil {
+	if err := inParallel(16, mint); err != nil {
 		b.Fatalf("mint access tokens: %v", err)
 	}
 	return tokens
+}
+
+// inParallel runs fn on n goroutines and joins their errors.
+func inParallel(n int, fn func() error) error {
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- fn() }()
+	}
+	var err error
+	for range n {
+		err = errors.Join(err, <-errs)
+	}
+	return err
 }
 
 // clockTicks is USER_HZ, the unit of CPU times in /proc: 100 on Linux.

@@ -95,27 +95,7 @@ func (a *appServer) lastCallback(t *testing.T, before int) url.Values {
 // app server's /callback, with the client libraries it would use.
 func newBrowserApp(t *testing.T, s *server, app *appServer) *webApp {
 	t.Helper()
-	redirect := app.URL + "/callback"
-	c, secret := s.createClient(t, provider.ClientSpec{
-		Name:         "Example App",
-		RedirectURIs: []string{redirect},
-		Scopes:       strings.Fields(appScopes),
-	})
-	op, err := oidc.NewProvider(t.Context(), s.URL) // discovery; checks the issuer
-	if err != nil {
-		t.Fatalf("discovery: %v", err)
-	}
-	return &webApp{
-		s: s, id: c.ID, secret: secret, redirect: redirect, oidc: op,
-		config: oauth2.Config{
-			ClientID:     c.ID,
-			ClientSecret: secret,
-			Endpoint:     op.Endpoint(),
-			RedirectURL:  redirect,
-			Scopes:       strings.Fields(appScopes),
-		},
-		verifier: op.Verifier(&oidc.Config{ClientID: c.ID}),
-	}
+	return newWebAppAt(t, s, app.URL+"/callback", false)
 }
 
 // signIn opens an authorization URL, expects the sign-in page, types the

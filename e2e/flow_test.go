@@ -40,7 +40,12 @@ const appScopes = "openid profile email offline_access read"
 
 func newWebApp(t *testing.T, s *server, public bool) *webApp {
 	t.Helper()
-	redirect := "http://" + freePort(t) + "/callback"
+	return newWebAppAt(t, s, "http://"+freePort(t)+"/callback", public)
+}
+
+// newWebAppAt registers an app whose redirect URI is redirect.
+func newWebAppAt(t *testing.T, s *server, redirect string, public bool) *webApp {
+	t.Helper()
 	c, secret := s.createClient(t, provider.ClientSpec{
 		Name:         "Example App",
 		RedirectURIs: []string{redirect},
@@ -74,6 +79,16 @@ func (w *webApp) newAuthorization(t *testing.T) authorization {
 	a := authorization{state: randomString(t), nonce: randomString(t), verifier: oauth2.GenerateVerifier()}
 	a.url = w.config.AuthCodeURL(a.state, oidc.Nonce(a.nonce), oauth2.S256ChallengeOption(a.verifier))
 	return a
+}
+
+// alicesCode registers alice and a confidential web app, and runs one
+// authorization: it returns the app, the authorization and its code.
+func alicesCode(t *testing.T, s *server) (*webApp, authorization, string) {
+	t.Helper()
+	s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
+	app := newWebApp(t, s, false)
+	az := app.newAuthorization(t)
+	return app, az, app.code(t, az, "alice@example.com", "correct horse battery")
 }
 
 // code signs in through the pages and returns the code the app receives.

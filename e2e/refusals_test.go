@@ -31,11 +31,8 @@ func TestReplayedCodeFailsAndRevokesItsTokens(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
-		app := newWebApp(t, s, false)
+		app, az, code := alicesCode(t, s)
 		rsID, rsSecret := s.resourceServer(t)
-		az := app.newAuthorization(t)
-		code := app.code(t, az, "alice@example.com", "correct horse battery")
 
 		first, err := app.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier))
 		if err != nil {
@@ -57,10 +54,7 @@ func TestConcurrentRedemptionsOfOneCode(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
-		app := newWebApp(t, s, false)
-		az := app.newAuthorization(t)
-		code := app.code(t, az, "alice@example.com", "correct horse battery")
+		app, az, code := alicesCode(t, s)
 
 		const n = 4
 		var (
@@ -106,10 +100,7 @@ func TestWrongPKCEVerifierIsRefused(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
-		app := newWebApp(t, s, false)
-		az := app.newAuthorization(t)
-		code := app.code(t, az, "alice@example.com", "correct horse battery")
+		app, az, code := alicesCode(t, s)
 		_, err := app.config.Exchange(t.Context(), code, oauth2.VerifierOption(oauth2.GenerateVerifier()))
 		if oauthError(err) != "invalid_grant" {
 			t.Fatalf("wrong verifier error = %v, want invalid_grant", err)
@@ -117,6 +108,10 @@ func TestWrongPKCEVerifierIsRefused(t *testing.T) {
 		_, err = app.config.Exchange(t.Context(), code) // and none at all
 		if oauthError(err) != "invalid_grant" {
 			t.Fatalf("missing verifier error = %v, want invalid_grant", err)
+		}
+		// The code stayed bound to its challenge: only the right verifier redeems it.
+		if _, err := app.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier)); err != nil {
+			t.Fatalf("the right verifier after wrong ones: %v", err)
 		}
 	})
 }
@@ -252,11 +247,8 @@ func TestReusedRefreshTokenRevokesTheGrant(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
-		app := newWebApp(t, s, false)
+		app, az, code := alicesCode(t, s)
 		rsID, rsSecret := s.resourceServer(t)
-		az := app.newAuthorization(t)
-		code := app.code(t, az, "alice@example.com", "correct horse battery")
 		first, err := app.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier))
 		if err != nil {
 			t.Fatal(err)
