@@ -32,8 +32,12 @@ type Client struct {
 	Audience                Strings
 	Public                  bool
 	TokenEndpointAuthMethod string
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	// FirstParty clients are our own apps: people are not asked to consent.
+	FirstParty bool
+	// PostLogoutRedirectURIs are where RP-initiated logout may send people.
+	PostLogoutRedirectURIs Strings
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 // TableName is the clients table.

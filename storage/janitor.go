@@ -15,6 +15,7 @@ var expiring = []struct{ table, key string }{
 	{"oauth_jtis", "jti"},
 	{"login_sessions", "id_digest"},
 	{"auth_flows", "id"},
+	{"login_throttles", "throttle_key"},
 }
 
 // DeleteExpired removes expired rows from every table that has them, at

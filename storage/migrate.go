@@ -22,6 +22,7 @@ type migration struct {
 // entry: append a new one.
 var migrations = []migration{
 	{1, "initial schema", migration1},
+	{2, "organizations, first-party clients, logout URIs, sign-in throttling", migration2},
 }
 
 // SchemaVersion is the schema version this binary writes and expects.
@@ -82,6 +83,12 @@ func (s *Store) CheckVersion(ctx context.Context) error {
 // transaction, and refuses a database that a newer binary migrated.
 // It returns the versions it applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	return s.MigrateTo(ctx, SchemaVersion())
+}
+
+// MigrateTo applies the migrations up to and including version target;
+// tests use it to build a database as an older binary left it.
+func (s *Store) MigrateTo(ctx context.Context, target int) ([]int, error) {
 	var applied []int
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if s.dialect == "postgres" {
@@ -108,7 +115,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			return fmt.Errorf("%w: the database is at schema version %d, this binary knows up to %d; run a newer ajrly-auth", ErrDatabaseNewer, have, SchemaVersion())
 		}
 		for _, m := range migrations {
-			if m.version <= have {
+			if m.version <= have || m.version > target {
 				continue
 			}
 			for _, stmt := range strings.Split(m.sql, ";\n") {
@@ -246,3 +253,35 @@ CREATE TABLE signing_keys (
 	retired_at {ts},
 	expires_at {ts}
 )`
+
+var migration2 = `
+CREATE TABLE organizations (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	name_key TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	updated_at {ts} NOT NULL
+);
+CREATE UNIQUE INDEX organizations_name_key ON organizations (name_key);
+CREATE TABLE memberships (
+	org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	role TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX memberships_user_id_idx ON memberships (user_id);
+ALTER TABLE consents ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
+DROP INDEX consents_user_client_key;
+CREATE UNIQUE INDEX consents_user_org_client_key ON consents (user_id, org_id, client_id);
+ALTER TABLE clients ADD COLUMN first_party BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE login_sessions ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE login_throttles (
+	throttle_key TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	window_start {ts} NOT NULL,
+	blocked_until {ts},
+	expires_at {ts} NOT NULL
+);
+CREATE INDEX login_throttles_expires_at_idx ON login_throttles (expires_at)`

@@ -17,14 +17,16 @@ type LoginSession struct {
 	ExpiresAt  time.Time
 	UserAgent  string
 	RemoteAddr string
+	// OrgID is the organization the person works in on our own pages.
+	OrgID string
 }
 
 // TableName is the login_sessions table.
 func (LoginSession) TableName() string { return "login_sessions" }
 
-// CreateLoginSession starts a session for a user who just authenticated and
-// returns the token for the cookie.
-func (s *Store) CreateLoginSession(ctx context.Context, userID string, ttl time.Duration, userAgent, remoteAddr string) (string, *LoginSession, error) {
+// CreateLoginSession starts a session for a user who just authenticated,
+// working in orgID, and returns the token for the cookie.
+func (s *Store) CreateLoginSession(ctx context.Context, userID, orgID string, ttl time.Duration, userAgent, remoteAddr string) (string, *LoginSession, error) {
 	token := NewSecret()
 	now := utc(s.now())
 	ls := &LoginSession{
@@ -36,6 +38,7 @@ func (s *Store) CreateLoginSession(ctx context.Context, userID string, ttl time.
 		ExpiresAt:  now.Add(ttl),
 		UserAgent:  truncate(userAgent, 256),
 		RemoteAddr: truncate(remoteAddr, 64),
+		OrgID:      orgID,
 	}
 	if err := s.conn(ctx).Create(ls).Error; err != nil {
 		return "", nil, fmt.Errorf("create login session: %w", s.translate(err, ErrNotFound))
@@ -58,6 +61,15 @@ func (s *Store) LoginSessionByToken(ctx context.Context, token string) (*LoginSe
 func (s *Store) DeleteLoginSession(ctx context.Context, token string) error {
 	if err := s.conn(ctx).Where("id_digest = ?", DigestHex(token)).Delete(&LoginSession{}).Error; err != nil {
 		return fmt.Errorf("delete login session: %w", s.translate(err, ErrNotFound))
+	}
+	return nil
+}
+
+// SetSessionOrg switches the organization a session works in.
+func (s *Store) SetSessionOrg(ctx context.Context, token, orgID string) error {
+	err := s.conn(ctx).Model(&LoginSession{}).Where("id_digest = ?", DigestHex(token)).Update("org_id", orgID).Error
+	if err != nil {
+		return fmt.Errorf("switch organization: %w", s.translate(err, ErrNotFound))
 	}
 	return nil
 }

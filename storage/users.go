@@ -28,6 +28,9 @@ type User struct {
 // TableName is the users table.
 func (User) TableName() string { return "users" }
 
+// ErrEmailTaken is returned when an email already has an account.
+var ErrEmailTaken = fmt.Errorf("email already has an account: %w", ErrConflict)
+
 // ErrInvalidCredentials is returned by AuthenticateUser for an unknown email
 // and for a wrong password alike.
 var ErrInvalidCredentials = errors.New("invalid email or password")
@@ -70,8 +73,10 @@ func (s *Store) CreateUser(ctx context.Context, email, name, password string) (*
 		return nil, fmt.Errorf("create user: %w", err)
 	}
 	u := &User{ID: NewID("usr"), Email: email, Name: strings.TrimSpace(name), PasswordHash: hash}
-	if err := s.conn(ctx).Create(u).Error; err != nil {
-		return nil, fmt.Errorf("create user %s: %w", email, s.translate(err, ErrNotFound))
+	if err := s.translate(s.conn(ctx).Create(u).Error, ErrNotFound); errors.Is(err, ErrConflict) {
+		return nil, fmt.Errorf("create user %s: %w", email, ErrEmailTaken)
+	} else if err != nil {
+		return nil, fmt.Errorf("create user %s: %w", email, err)
 	}
 	return u, nil
 }

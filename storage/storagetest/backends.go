@@ -123,14 +123,21 @@ func redact(dsn string) string {
 type Backend struct {
 	Name string
 	Open func(t testing.TB, now func() time.Time) *storage.Store
+	// FreshDSN names an empty database, not migrated, for tests that
+	// open it themselves.
+	FreshDSN func(t testing.TB) string
 }
 
 // Backends lists SQLite and PostgreSQL; PostgreSQL's Open skips (or fails
 // in CI) without a server, so tests can range over both.
 func Backends() []Backend {
 	return []Backend{
-		{Name: "sqlite", Open: NewSQLiteAt},
-		{Name: "postgres", Open: NewPostgresAt},
+		{Name: "sqlite", Open: NewSQLiteAt, FreshDSN: func(t testing.TB) string {
+			return "sqlite://" + filepath.Join(t.TempDir(), "ajrly.db")
+		}},
+		{Name: "postgres", Open: NewPostgresAt, FreshDSN: func(t testing.TB) string {
+			return FreshPostgresSchema(t, PostgresDSN(t))
+		}},
 	}
 }
 

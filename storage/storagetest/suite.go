@@ -56,7 +56,10 @@ var cases = []testCase{
 	{"a client assertion jti is accepted once until it expires", testJTIReplay},
 	{"login sessions are found by token only until they expire", testLoginSessions},
 	{"authorization flows are answered at most once", testFlows},
-	{"consents are saved replaced and listed", testConsents},
+	{"consents are saved per organization, replaced and listed", testConsents},
+	{"revoking a consent removes that person's tokens of that app only", testRevokeConsent},
+	{"organizations have unique names, members with roles, and sign-up is atomic", testOrganizations},
+	{"failed sign-ins slow down with growing delays that stop at a maximum", testThrottle},
 	{"signing keys are listed until their expiry", testSigningKeys},
 	{"the janitor removes expired rows and keeps live ones", testJanitor},
 }
@@ -178,7 +181,7 @@ func testClientCRUD(t *testing.T, s *storage.Store, clock *Clock) {
 	got, err := s.FindClient(ctx(t), c.ID)
 	Must(t, err)
 	ignoreTimes := cmpopts.IgnoreFields(storage.Client{}, "CreatedAt", "UpdatedAt")
-	if diff := cmp.Diff(c, got, ignoreTimes); diff != "" {
+	if diff := cmp.Diff(c, got, ignoreTimes, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("read back (-want +got):\n%s", diff)
 	}
 	if got.CreatedAt.IsZero() {
@@ -190,7 +193,7 @@ func testClientCRUD(t *testing.T, s *storage.Store, clock *Clock) {
 	Must(t, s.UpdateClient(ctx(t), got))
 	again, err := s.FindClient(ctx(t), c.ID)
 	Must(t, err)
-	if diff := cmp.Diff(got, again, ignoreTimes); diff != "" {
+	if diff := cmp.Diff(got, again, ignoreTimes, cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("after update (-want +got):\n%s", diff)
 	}
 
@@ -505,7 +508,7 @@ func testExpiredRowsInactive(t *testing.T, s *storage.Store, clock *Clock) {
 	Must(t, s.CreateOpenIDConnectSession(ctx(t), "ac_live_code", req))
 	u, err := s.CreateUser(ctx(t), "expiry@example.com", "E", "a long password")
 	Must(t, err)
-	token, _, err := s.CreateLoginSession(ctx(t), u.ID, time.Minute, "", "")
+	token, _, err := s.CreateLoginSession(ctx(t), u.ID, "", time.Minute, "", "")
 	Must(t, err)
 	flow := &storage.AuthFlow{ClientID: c.ID, Form: "client_id=" + c.ID}
 	Must(t, s.CreateFlow(ctx(t), flow, time.Minute))
@@ -611,20 +614,20 @@ func testJTIReplay(t *testing.T, s *storage.Store, clock *Clock) {
 func testLoginSessions(t *testing.T, s *storage.Store, clock *Clock) {
 	u, err := s.CreateUser(ctx(t), "sess@example.com", "S", "a long password")
 	Must(t, err)
-	token, ls, err := s.CreateLoginSession(ctx(t), u.ID, time.Hour, "Mozilla/5.0", "192.0.2.1")
+	token, ls, err := s.CreateLoginSession(ctx(t), u.ID, "org_1", time.Hour, "Mozilla/5.0", "192.0.2.1")
 	Must(t, err)
 	if strings.Contains(ls.IDDigest, token) || len(token) < 43 {
 		t.Fatalf("session token %q / digest %q: want a 256-bit token stored only as a digest", token, ls.IDDigest)
 	}
 	got, err := s.LoginSessionByToken(ctx(t), token)
 	Must(t, err)
-	if got.UserID != u.ID || !got.AuthTime.Equal(clock.Now()) {
+	if got.UserID != u.ID || !got.AuthTime.Equal(clock.Now()) || got.OrgID != "org_1" {
 		t.Fatalf("session = %+v", got)
 	}
 	if _, err := s.LoginSessionByToken(ctx(t), token+"x"); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("wrong token error = %v", err)
 	}
-	second, _, err := s.CreateLoginSession(ctx(t), u.ID, time.Hour, "", "")
+	second, _, err := s.CreateLoginSession(ctx(t), u.ID, "", time.Hour, "", "")
 	Must(t, err)
 	Must(t, s.DeleteLoginSession(ctx(t), token))
 	if _, err := s.LoginSessionByToken(ctx(t), token); !errors.Is(err, storage.ErrNotFound) {
@@ -673,29 +676,191 @@ func testFlows(t *testing.T, s *storage.Store, clock *Clock) {
 	}
 }
 
-func testConsents(t *testing.T, s *storage.Store, _ *Clock) {
+func testConsents(t *testing.T, s *storage.Store, clock *Clock) {
 	c := newClient(t, s)
 	u, err := s.CreateUser(ctx(t), "consent@example.com", "C", "a long password")
 	Must(t, err)
-	if _, err := s.ConsentFor(ctx(t), u.ID, c.ID); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("no consent yet error = %v", err)
-	}
-	first, err := s.SaveConsent(ctx(t), u.ID, c.ID, []string{"openid", "read"}, false)
+	org, err := s.CreateOrganization(ctx(t), "Acme", u.ID)
 	Must(t, err)
-	second, err := s.SaveConsent(ctx(t), u.ID, c.ID, []string{"openid", "read", "offline_access"}, true)
+	if list, err := s.ConsentsFor(ctx(t), u.ID, c.ID); err != nil || len(list) != 0 {
+		t.Fatalf("consents before any = %v, %v", list, err)
+	}
+	first, err := s.SaveConsent(ctx(t), storage.Consent{UserID: u.ID, OrgID: org.ID, ClientID: c.ID, Scopes: "openid read"})
+	Must(t, err)
+	clock.Advance(time.Second)
+	second, err := s.SaveConsent(ctx(t), storage.Consent{UserID: u.ID, OrgID: org.ID, ClientID: c.ID, Scopes: "openid read offline_access", Remember: true})
 	Must(t, err)
 	if second.ID != first.ID {
-		t.Errorf("a second grant for the same app made a new row")
+		t.Errorf("a second grant for the same app and organization made a new row")
 	}
-	got, err := s.ConsentFor(ctx(t), u.ID, c.ID)
+	// Another organization is another grant.
+	other, err := s.CreateOrganization(ctx(t), "Globex", u.ID)
 	Must(t, err)
-	if diff := cmp.Diff([]string{"openid", "read", "offline_access"}, got.ScopeList()); diff != "" || !got.Remember {
-		t.Fatalf("consent = %+v (%s)", got, diff)
+	clock.Advance(time.Second)
+	_, err = s.SaveConsent(ctx(t), storage.Consent{UserID: u.ID, OrgID: other.ID, ClientID: c.ID, Scopes: "openid"})
+	Must(t, err)
+	list, err := s.ConsentsFor(ctx(t), u.ID, c.ID)
+	Must(t, err)
+	if len(list) != 2 || list[0].OrgID != other.ID || list[1].OrgID != org.ID {
+		t.Fatalf("consents newest first = %+v", list)
 	}
-	list, err := s.ListConsents(ctx(t), u.ID)
+	if !list[1].Remember || !list[1].Covers([]string{"read", "openid"}) || list[1].Covers([]string{"write"}) {
+		t.Fatalf("consent = %+v", list[1])
+	}
+	apps, err := s.ListConnectedApps(ctx(t), u.ID)
 	Must(t, err)
-	if len(list) != 1 {
-		t.Fatalf("listed %d consents, want 1", len(list))
+	if len(apps) != 2 || apps[0].ClientName != c.Name || apps[0].OrgName != "Globex" || apps[1].OrgName != "Acme" {
+		t.Fatalf("connected apps = %+v", apps)
+	}
+}
+
+func testRevokeConsent(t *testing.T, s *storage.Store, clock *Clock) {
+	c, otherClient := newClient(t, s), newClient(t, s)
+	alice, err := s.CreateUser(ctx(t), "alice@example.com", "A", "a long password")
+	Must(t, err)
+	bob, err := s.CreateUser(ctx(t), "bob@example.com", "B", "a long password")
+	Must(t, err)
+	grant, err := s.SaveConsent(ctx(t), storage.Consent{UserID: alice.ID, ClientID: c.ID, Scopes: "openid"})
+	Must(t, err)
+	mint := func(client *storage.Client, user *storage.User, sig string) {
+		req := newRequest(t, s, client, clock, time.Hour)
+		req.Session.(*openid.DefaultSession).Subject = user.ID
+		Must(t, s.CreateAccessTokenSession(ctx(t), "at-"+sig, req))
+		Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-"+sig, "at-"+sig, req))
+	}
+	mint(c, alice, "alice-app")
+	mint(c, bob, "bob-app")
+	mint(otherClient, alice, "alice-other")
+
+	if _, err := s.RevokeConsent(ctx(t), bob.ID, grant.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("revoking someone else's consent: %v, want ErrNotFound", err)
+	}
+	revoked, err := s.RevokeConsent(ctx(t), alice.ID, grant.ID)
+	Must(t, err)
+	if revoked.ClientID != c.ID {
+		t.Fatalf("revoked %+v", revoked)
+	}
+	for sig, wantGone := range map[string]bool{"alice-app": true, "bob-app": false, "alice-other": false} {
+		_, errAT := s.GetAccessTokenSession(ctx(t), "at-"+sig, newSession())
+		_, errRT := s.GetRefreshTokenSession(ctx(t), "rt-"+sig, newSession())
+		if gone := errors.Is(errAT, fosite.ErrNotFound) && errors.Is(errRT, fosite.ErrNotFound); gone != wantGone {
+			t.Errorf("tokens %s gone = %v, want %v (%v, %v)", sig, gone, wantGone, errAT, errRT)
+		}
+	}
+	if list, _ := s.ConsentsFor(ctx(t), alice.ID, c.ID); len(list) != 0 {
+		t.Errorf("the consent is still there: %+v", list)
+	}
+}
+
+func testOrganizations(t *testing.T, s *storage.Store, _ *Clock) {
+	owner, err := s.CreateUser(ctx(t), "owner@example.com", "O", "a long password")
+	Must(t, err)
+	member, err := s.CreateUser(ctx(t), "member@example.com", "M", "a long password")
+	Must(t, err)
+	org, err := s.CreateOrganization(ctx(t), "  Acme   Corp ", owner.ID)
+	Must(t, err)
+	if org.Name != "Acme Corp" {
+		t.Errorf("name stored as %q", org.Name)
+	}
+	if _, err := s.CreateOrganization(ctx(t), "acme corp", member.ID); !errors.Is(err, storage.ErrOrgNameTaken) {
+		t.Fatalf("a taken name (other case) error = %v, want ErrOrgNameTaken", err)
+	}
+	found, err := s.OrganizationByName(ctx(t), "ACME CORP")
+	Must(t, err)
+	if found.ID != org.ID {
+		t.Fatalf("found %s, want %s", found.ID, org.ID)
+	}
+	Must(t, s.AddMember(ctx(t), org.ID, member.ID, storage.RoleMember))
+	if err := s.AddMember(ctx(t), org.ID, member.ID, storage.RoleAdmin); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("adding a member twice: %v, want ErrConflict", err)
+	}
+	orgs, err := s.UserOrganizations(ctx(t), member.ID)
+	Must(t, err)
+	if len(orgs) != 1 || orgs[0].ID != org.ID || orgs[0].Role != storage.RoleMember || orgs[0].Name != "Acme Corp" {
+		t.Fatalf("member's organizations = %+v", orgs)
+	}
+	m, err := s.MembershipOf(ctx(t), org.ID, owner.ID)
+	Must(t, err)
+	if m.Role != storage.RoleOwner {
+		t.Fatalf("owner's role = %q", m.Role)
+	}
+	all, err := s.ListOrganizations(ctx(t))
+	Must(t, err)
+	if len(all) != 1 || all[0].Members != 2 {
+		t.Fatalf("organizations = %+v", all)
+	}
+
+	// Sign-up creates the user and the organization together, or neither.
+	u, o, err := s.SignUp(ctx(t), "new@example.com", "New", "a long password", "Initech")
+	Must(t, err)
+	if orgs, _ := s.UserOrganizations(ctx(t), u.ID); len(orgs) != 1 || orgs[0].ID != o.ID || orgs[0].Role != storage.RoleOwner {
+		t.Fatalf("the new user's organizations = %+v", orgs)
+	}
+	if _, _, err := s.SignUp(ctx(t), "another@example.com", "A", "a long password", "initech"); !errors.Is(err, storage.ErrOrgNameTaken) {
+		t.Fatalf("sign-up with a taken organization name: %v", err)
+	}
+	if _, err := s.UserByEmail(ctx(t), "another@example.com"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a failed sign-up left its user behind: %v", err)
+	}
+	if _, _, err := s.SignUp(ctx(t), "NEW@example.com", "N", "a long password", "Hooli"); !errors.Is(err, storage.ErrEmailTaken) {
+		t.Fatalf("sign-up with a taken email: %v", err)
+	}
+	if _, err := s.OrganizationByName(ctx(t), "Hooli"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a failed sign-up left its organization behind: %v", err)
+	}
+}
+
+func testThrottle(t *testing.T, s *storage.Store, clock *Clock) {
+	p := storage.ThrottlePolicy{Free: 3, Base: time.Second, Max: 8 * time.Second, Window: 15 * time.Minute}
+	for i := 1; i <= 3; i++ {
+		until, err := s.RecordFailure(ctx(t), "acct:a", p)
+		Must(t, err)
+		if !until.IsZero() {
+			t.Fatalf("failure %d blocked until %v; the first %d are free", i, until, p.Free)
+		}
+	}
+	var delays []time.Duration
+	for range 5 {
+		until, err := s.RecordFailure(ctx(t), "acct:a", p)
+		Must(t, err)
+		delays = append(delays, until.Sub(clock.Now()))
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second}
+	if diff := cmp.Diff(want, delays); diff != "" {
+		t.Fatalf("delays grow and stop at Max (-want +got):\n%s", diff)
+	}
+	until, err := s.BlockedUntil(ctx(t), "ip:192.0.2.1", "acct:a")
+	Must(t, err)
+	if !until.Equal(clock.Now().Add(8 * time.Second)) {
+		t.Fatalf("blocked until %v", until)
+	}
+	clock.Advance(9 * time.Second)
+	if until, _ := s.BlockedUntil(ctx(t), "acct:a"); !until.IsZero() {
+		t.Fatalf("still blocked after the delay: %v", until)
+	}
+	// A new window forgets the old failures.
+	clock.Advance(p.Window)
+	if until, _ := s.RecordFailure(ctx(t), "acct:a", p); !until.IsZero() {
+		t.Fatalf("the first failure of a new window blocks until %v", until)
+	}
+	// A success clears the count.
+	for range 4 {
+		_, err := s.RecordFailure(ctx(t), "acct:b", p)
+		Must(t, err)
+	}
+	Must(t, s.ClearFailures(ctx(t), "acct:b"))
+	if until, _ := s.BlockedUntil(ctx(t), "acct:b"); !until.IsZero() {
+		t.Fatalf("blocked after a clear: %v", until)
+	}
+	// Concurrent failures are all counted.
+	ok, errs := race(8, func(int) error { _, err := s.RecordFailure(ctx(t), "acct:c", p); return err })
+	if ok != 8 {
+		t.Fatalf("concurrent failures: %v", errs)
+	}
+	until, err = s.RecordFailure(ctx(t), "acct:c", p)
+	Must(t, err)
+	if got := until.Sub(clock.Now()); got != p.Max {
+		t.Fatalf("after 9 failures blocked for %v, want %v", got, p.Max)
 	}
 }
 

@@ -1,0 +1,175 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Roles a member can have in an organization, from most to least power.
+const (
+	RoleOwner  = "owner"
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// Organization is a team people work in; its id is the org claim.
+type Organization struct {
+	ID        string `gorm:"primaryKey"`
+	Name      string
+	NameKey   string // the name folded for uniqueness
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TableName is the organizations table.
+func (Organization) TableName() string { return "organizations" }
+
+// Membership is a user's place and role in an organization.
+type Membership struct {
+	OrgID     string `gorm:"primaryKey"`
+	UserID    string `gorm:"primaryKey"`
+	Role      string
+	CreatedAt time.Time
+}
+
+// TableName is the memberships table.
+func (Membership) TableName() string { return "memberships" }
+
+// MemberOrg is an organization seen from one member.
+type MemberOrg struct {
+	Organization
+	Role string
+}
+
+// ErrOrgNameTaken is returned when an organization's name is in use.
+var ErrOrgNameTaken = fmt.Errorf("organization name is taken: %w", ErrConflict)
+
+// orgNameKey folds a name so that "Acme" and " acme " are the same name.
+func orgNameKey(name string) string {
+	return strings.ToLower(strings.Join(strings.Fields(name), " "))
+}
+
+// ValidateOrgName checks an organization's name.
+func ValidateOrgName(name string) error {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return errors.New("the organization name is empty")
+	case len([]rune(name)) > 80:
+		return errors.New("the organization name is longer than 80 characters")
+	}
+	return nil
+}
+
+// CreateOrganization creates an organization with owner as its owner. A
+// name already taken (ignoring case and spacing) is ErrConflict.
+func (s *Store) CreateOrganization(ctx context.Context, name, ownerID string) (*Organization, error) {
+	if err := ValidateOrgName(name); err != nil {
+		return nil, fmt.Errorf("create organization: %w", err)
+	}
+	org := &Organization{ID: NewID("org"), Name: strings.Join(strings.Fields(name), " "), NameKey: orgNameKey(name)}
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.conn(ctx).Create(org).Error; err != nil {
+			return s.translate(err, ErrNotFound)
+		}
+		return s.conn(ctx).Create(&Membership{OrgID: org.ID, UserID: ownerID, Role: RoleOwner}).Error
+	})
+	if err = s.translate(err, ErrNotFound); errors.Is(err, ErrConflict) {
+		return nil, fmt.Errorf("create organization %q: %w", name, ErrOrgNameTaken)
+	} else if err != nil {
+		return nil, fmt.Errorf("create organization %q: %w", name, err)
+	}
+	return org, nil
+}
+
+// OrganizationByName finds an organization by name, ignoring case and
+// spacing, or returns ErrNotFound.
+func (s *Store) OrganizationByName(ctx context.Context, name string) (*Organization, error) {
+	var o Organization
+	if err := s.conn(ctx).Where("name_key = ?", orgNameKey(name)).Take(&o).Error; err != nil {
+		return nil, fmt.Errorf("find organization %q: %w", name, s.translate(err, ErrNotFound))
+	}
+	return &o, nil
+}
+
+// AddMember adds a user to an organization with a role; a user already in
+// it is ErrConflict.
+func (s *Store) AddMember(ctx context.Context, orgID, userID, role string) error {
+	if role != RoleOwner && role != RoleAdmin && role != RoleMember {
+		return fmt.Errorf("add member: unknown role %q", role)
+	}
+	if err := s.conn(ctx).Create(&Membership{OrgID: orgID, UserID: userID, Role: role}).Error; err != nil {
+		return fmt.Errorf("add member to %s: %w", orgID, s.translate(err, ErrNotFound))
+	}
+	return nil
+}
+
+// UserOrganizations lists the organizations a user belongs to, oldest
+// membership first.
+func (s *Store) UserOrganizations(ctx context.Context, userID string) ([]MemberOrg, error) {
+	var out []MemberOrg
+	err := s.conn(ctx).Table("memberships m").
+		Select("o.id, o.name, o.name_key, o.created_at, o.updated_at, m.role").
+		Joins("JOIN organizations o ON o.id = m.org_id").
+		Where("m.user_id = ?", userID).
+		Order("m.created_at, o.id").
+		Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list organizations of %s: %w", userID, s.translate(err, ErrNotFound))
+	}
+	return out, nil
+}
+
+// MembershipOf returns a user's membership of an organization, or ErrNotFound.
+func (s *Store) MembershipOf(ctx context.Context, orgID, userID string) (*Membership, error) {
+	var m Membership
+	if err := s.conn(ctx).Where("org_id = ? AND user_id = ?", orgID, userID).Take(&m).Error; err != nil {
+		return nil, fmt.Errorf("find membership: %w", s.translate(err, ErrNotFound))
+	}
+	return &m, nil
+}
+
+// OrgSummary is an organization with its member count, for listings.
+type OrgSummary struct {
+	Organization
+	Members int
+}
+
+// ListOrganizations returns every organization with its member count.
+func (s *Store) ListOrganizations(ctx context.Context) ([]OrgSummary, error) {
+	var out []OrgSummary
+	err := s.conn(ctx).Table("organizations o").
+		Select("o.id, o.name, o.name_key, o.created_at, o.updated_at, COUNT(m.user_id) AS members").
+		Joins("LEFT JOIN memberships m ON m.org_id = o.id").
+		Group("o.id, o.name, o.name_key, o.created_at, o.updated_at").
+		Order("o.created_at, o.id").
+		Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list organizations: %w", s.translate(err, ErrNotFound))
+	}
+	return out, nil
+}
+
+// SignUp creates a user and a new organization owned by them, in one
+// transaction: a taken email or organization name creates nothing.
+func (s *Store) SignUp(ctx context.Context, email, name, password, orgName string) (*User, *Organization, error) {
+	var (
+		u   *User
+		org *Organization
+	)
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = s.CreateUser(ctx, email, name, password); err != nil {
+			return err
+		}
+		org, err = s.CreateOrganization(ctx, orgName, u.ID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, org, nil
+}
