@@ -46,16 +46,24 @@ func newWebApp(t *testing.T, s *server, public bool) *webApp {
 // newWebAppAt registers an app whose redirect URI is redirect.
 func newWebAppAt(t *testing.T, s *server, redirect string, public bool) *webApp {
 	t.Helper()
-	c, secret := s.createClient(t, provider.ClientSpec{
+	return newWebAppWith(t, s, provider.ClientSpec{
 		Name:         "Example App",
 		RedirectURIs: []string{redirect},
 		Scopes:       strings.Fields(appScopes),
 		Public:       public,
 	})
+}
+
+// newWebAppWith registers an app as spec says (its first redirect URI is
+// the one the app uses) and sets up its client libraries.
+func newWebAppWith(t *testing.T, s *server, spec provider.ClientSpec) *webApp {
+	t.Helper()
+	c, secret := s.createClient(t, spec)
 	op, err := oidc.NewProvider(t.Context(), s.URL) // discovery; checks the issuer
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
+	redirect := spec.RedirectURIs[0]
 	return &webApp{
 		s: s, id: c.ID, secret: secret, redirect: redirect, oidc: op,
 		config: oauth2.Config{
@@ -63,7 +71,7 @@ func newWebAppAt(t *testing.T, s *server, redirect string, public bool) *webApp 
 			ClientSecret: secret,
 			Endpoint:     op.Endpoint(),
 			RedirectURL:  redirect,
-			Scopes:       strings.Fields(appScopes),
+			Scopes:       spec.Scopes,
 		},
 		verifier: op.Verifier(&oidc.Config{ClientID: c.ID}),
 	}

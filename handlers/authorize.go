@@ -22,7 +22,8 @@ import (
 type authorizeStore interface {
 	CreateFlow(ctx context.Context, f *storage.AuthFlow, ttl time.Duration) error
 	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
-	ConsentFor(ctx context.Context, userID, clientID string) (*storage.Consent, error)
+	ConsentsFor(ctx context.Context, userID, clientID string) ([]storage.Consent, error)
+	UserOrganizations(ctx context.Context, userID string) ([]storage.MemberOrg, error)
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OpenID Connect
@@ -77,14 +78,14 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	requestedAt := a.provider.Now().UTC().Truncate(time.Second)
-	if !needLogin && !has(prompts, "consent") {
-		remembered, err := a.rememberedConsent(ctx, ar, user)
+	if !needLogin {
+		orgID, skip, err := consentGiven(ctx, a.store, ar, user, ls)
 		if err != nil {
 			a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 			return
 		}
-		if remembered {
-			a.rt.finishAuthorization(w, r, ar, user, ls.AuthTime, requestedAt)
+		if skip {
+			a.rt.finishAuthorization(w, r, ar, grant{user: user, orgID: orgID, authTime: ls.AuthTime, requestedAt: requestedAt})
 			return
 		}
 	}
@@ -121,30 +122,64 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, a.rt.base+"/consent?flow="+url.QueryEscape(flow.ID), http.StatusSeeOther)
 }
 
-// rememberedConsent reports whether the person ticked "remember this
-// decision" for this app with at least the scopes asked for now. A public
-// client whose redirect URI another app could claim (a custom scheme, a
-// loopback port) always asks again (RFC 8252 §8.6).
-func (a *Authorize) rememberedConsent(ctx context.Context, ar fosite.AuthorizeRequester, user *storage.User) (bool, error) {
+// consentLookup is what deciding whether to ask for consent reads.
+type consentLookup interface {
+	ConsentsFor(ctx context.Context, userID, clientID string) ([]storage.Consent, error)
+	UserOrganizations(ctx context.Context, userID string) ([]storage.MemberOrg, error)
+}
+
+// consentGiven reports whether the person need not be asked (never when
+// the app sent prompt=consent): the app is
+// first-party, or they ticked "remember this decision" for it with at least
+// the scopes asked for now (in an organization they still belong to). It
+// returns the organization to act in. A public client whose redirect URI
+// another app could claim (a custom scheme, a loopback port) always asks
+// again (RFC 8252 §8.6).
+func consentGiven(ctx context.Context, store consentLookup, ar fosite.AuthorizeRequester, user *storage.User, ls *storage.LoginSession) (string, bool, error) {
+	if has(strings.Fields(ar.GetRequestForm().Get("prompt")), "consent") {
+		return "", false, nil
+	}
+	orgs, err := store.UserOrganizations(ctx, user.ID)
+	if err != nil {
+		return "", false, err
+	}
+	if c, ok := ar.GetClient().(*storage.Client); ok && c.FirstParty {
+		return defaultOrg(orgs, ls.OrgID), true, nil
+	}
 	if ar.GetClient().IsPublic() && ar.GetRedirectURI().Scheme != "https" {
-		return false, nil
+		return "", false, nil
 	}
-	c, err := a.store.ConsentFor(ctx, user.ID, ar.GetClient().GetID())
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, err
+	consents, err := store.ConsentsFor(ctx, user.ID, ar.GetClient().GetID())
+	if err != nil {
+		return "", false, err
 	}
-	if !c.Remember {
-		return false, nil
-	}
-	granted := c.ScopeList()
-	for _, s := range ar.GetRequestedScopes() {
-		if !has(granted, s) {
-			return false, nil
+	for _, c := range consents {
+		if c.Remember && c.Covers(ar.GetRequestedScopes()) && (c.OrgID == "" && len(orgs) == 0 || memberOf(orgs, c.OrgID)) {
+			return c.OrgID, true, nil
 		}
 	}
-	return true, nil
+	return "", false, nil
+}
+
+// defaultOrg is the organization a person acts in unless they choose:
+// the one their session works in, else their first.
+func defaultOrg(orgs []storage.MemberOrg, preferred string) string {
+	if memberOf(orgs, preferred) {
+		return preferred
+	}
+	if len(orgs) > 0 {
+		return orgs[0].ID
+	}
+	return ""
+}
+
+func memberOf(orgs []storage.MemberOrg, orgID string) bool {
+	for _, o := range orgs {
+		if o.ID == orgID && orgID != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func has(list []string, v string) bool {
@@ -234,6 +269,19 @@ func describeAuthorizeError(rfc *fosite.RFC6749Error) string {
 	return "The app's request is not valid."
 }
 
+// claimOrg is the claim with the organization a person acted in.
+const claimOrg = "org"
+
+// sessionOrg returns the organization of a token's session.
+func sessionOrg(sess fosite.Session) string {
+	if s, ok := sess.(openid.Session); ok && s.IDTokenClaims() != nil {
+		if org, ok := s.IDTokenClaims().Extra[claimOrg].(string); ok {
+			return org
+		}
+	}
+	return ""
+}
+
 func errString(err error) string {
 	if err == nil {
 		return ""
@@ -241,10 +289,17 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// grant is who allowed an authorization: the person, the organization they
+// act in ("" without one), when they signed in and when the app asked.
+type grant struct {
+	user                  *storage.User
+	orgID                 string
+	authTime, requestedAt time.Time
+}
+
 // finishAuthorization answers an authorization the person consented to:
 // it grants the requested scopes and redirects to the client with the code.
-// authTime is when the person signed in, requestedAt when the app asked.
-func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, user *storage.User, authTime, requestedAt time.Time) {
+func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, g grant) {
 	ctx := r.Context()
 	p := rt.opts.Provider
 	for _, s := range ar.GetRequestedScopes() {
@@ -253,7 +308,7 @@ func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a)
 	}
-	session := newSession(user, ar.GetGrantedScopes(), authTime, requestedAt, p.Issuer())
+	session := newSession(g, ar.GetGrantedScopes(), p.Issuer())
 	resp, err := p.OAuth2().NewAuthorizeResponse(ctx, ar, session)
 	if err != nil {
 		rt.authorizeError(w, r, ar, err)
@@ -274,18 +329,23 @@ func (rt *router) rebuildAuthorizeRequest(ctx context.Context, flow *storage.Aut
 }
 
 // newSession builds the fosite session of an authorization: the ID token's
-// claims (with the standard claims the scopes release) and the subject.
-func newSession(u *storage.User, scopes fosite.Arguments, authTime, requestedAt time.Time, issuer string) *openid.DefaultSession {
-	extra := UserClaims(u, scopes)
+// claims (with the standard claims the scopes release and the organization)
+// and the subject. Introspection and UserInfo read the org claim back from
+// it.
+func newSession(g grant, scopes fosite.Arguments, issuer string) *openid.DefaultSession {
+	extra := UserClaims(g.user, scopes)
 	delete(extra, "sub")
+	if g.orgID != "" {
+		extra[claimOrg] = g.orgID
+	}
 	return &openid.DefaultSession{
-		Subject:  u.ID,
-		Username: u.Email,
+		Subject:  g.user.ID,
+		Username: g.user.Email,
 		Claims: &jwt.IDTokenClaims{
 			Issuer:                          issuer,
-			Subject:                         u.ID,
-			AuthTime:                        authTime.UTC().Truncate(time.Second),
-			RequestedAt:                     requestedAt.UTC().Truncate(time.Second),
+			Subject:                         g.user.ID,
+			AuthTime:                        g.authTime.UTC().Truncate(time.Second),
+			RequestedAt:                     g.requestedAt.UTC().Truncate(time.Second),
 			AuthenticationMethodsReferences: []string{"pwd"},
 			Extra:                           extra,
 		},

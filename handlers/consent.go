@@ -21,12 +21,16 @@ type consentStore interface {
 	Flow(ctx context.Context, id string) (*storage.AuthFlow, error)
 	DeleteFlow(ctx context.Context, id string) (bool, error)
 	Client(ctx context.Context, id string) (*storage.Client, error)
-	SaveConsent(ctx context.Context, userID, clientID string, scopes []string, remember bool) (*storage.Consent, error)
+	SaveConsent(ctx context.Context, c storage.Consent) (*storage.Consent, error)
+	ConsentsFor(ctx context.Context, userID, clientID string) ([]storage.Consent, error)
+	UserOrganizations(ctx context.Context, userID string) ([]storage.MemberOrg, error)
 }
 
 // Consent serves the consent page: it names the app and the signed-in
-// person, lists each requested scope in plain words, and answers the
-// authorization request with Allow or Deny.
+// person, lists each requested scope in plain words (marking the ones the
+// person has not granted the app before), lets a member of several
+// organizations pick the one to act in, and answers the authorization
+// request with Allow or Deny.
 type Consent struct {
 	rt       *router
 	provider *provider.Provider
@@ -39,6 +43,11 @@ func (c *Consent) Mount(r *mux.Router) {
 	r.HandleFunc("/consent", c.submit).Methods(http.MethodPost)
 }
 
+type consentScope struct {
+	provider.Scope
+	New bool // not granted to this app before
+}
+
 type consentPage struct {
 	basePage
 	Flow          string
@@ -46,68 +55,102 @@ type consentPage struct {
 	ClientInitial string
 	UserName      string
 	UserEmail     string
-	Scopes        []provider.Scope
+	Scopes        []consentScope
+	AnyNew        bool
+	Orgs          []storage.MemberOrg
+	OrgID         string
 	RedirectHost  string
+}
+
+// consentRequest is a flow being consented to, with what the page needs.
+type consentRequest struct {
+	flow    *storage.AuthFlow
+	client  *storage.Client
+	user    *storage.User
+	session *storage.LoginSession
+	orgs    []storage.MemberOrg
+	ar      fosite.AuthorizeRequester
 }
 
 // load returns the flow of a consent request with its client and checks
 // that the signed-in person is the one who signed in for it. On failure it
 // has already answered.
-func (c *Consent) load(w http.ResponseWriter, r *http.Request, flowID string) (*storage.AuthFlow, *storage.Client, *storage.User, bool) {
+func (c *Consent) load(w http.ResponseWriter, r *http.Request, flowID string) (*consentRequest, bool) {
 	ctx := r.Context()
 	flow, err := c.store.Flow(ctx, flowID)
 	if flowID == "" || errors.Is(err, storage.ErrNotFound) {
 		c.rt.pages.renderError(w, r, http.StatusNotFound, "This sign-in has expired", "Go back to the app and start signing in again.", "")
-		return nil, nil, nil, false
+		return nil, false
 	} else if err != nil {
-		c.rt.log.ErrorContext(ctx, "load flow", "err", err, "request_id", RequestID(ctx))
-		c.rt.pages.renderError(w, r, statusOf(err), "Something went wrong", "Please try again in a moment.", "")
-		return nil, nil, nil, false
+		c.rt.serverErrorPage(w, r, "load flow", err)
+		return nil, false
 	}
-	_, user, err := c.rt.currentUser(r)
+	ls, user, err := c.rt.currentUser(r)
 	if err != nil {
-		c.rt.log.ErrorContext(ctx, "load session", "err", err, "request_id", RequestID(ctx))
-		c.rt.pages.renderError(w, r, statusOf(err), "Something went wrong", "Please try again in a moment.", "")
-		return nil, nil, nil, false
+		c.rt.serverErrorPage(w, r, "load session", err)
+		return nil, false
 	}
 	if user == nil || flow.Subject == "" {
 		http.Redirect(w, r, c.rt.base+"/login?flow="+url.QueryEscape(flow.ID), http.StatusSeeOther)
-		return nil, nil, nil, false
+		return nil, false
 	}
 	if flow.Subject != user.ID {
 		c.rt.pages.renderError(w, r, http.StatusForbidden, "This sign-in belongs to someone else",
 			"You are signed in as a different person than the one who started this sign-in. Go back to the app and start again.", "")
-		return nil, nil, nil, false
+		return nil, false
 	}
 	client, err := c.store.Client(ctx, flow.ClientID)
 	if err != nil {
 		c.rt.pages.renderError(w, r, http.StatusNotFound, "This sign-in has expired", "The app is no longer registered.", "")
-		return nil, nil, nil, false
+		return nil, false
 	}
-	return flow, client, user, true
+	orgs, err := c.store.UserOrganizations(ctx, user.ID)
+	if err != nil {
+		c.rt.serverErrorPage(w, r, "load organizations", err)
+		return nil, false
+	}
+	ar, err := c.rt.rebuildAuthorizeRequest(ctx, flow)
+	if err != nil {
+		c.rt.authorizeError(w, r, ar, err)
+		return nil, false
+	}
+	return &consentRequest{flow: flow, client: client, user: user, session: ls, orgs: orgs, ar: ar}, true
 }
 
 func (c *Consent) show(w http.ResponseWriter, r *http.Request) {
-	flow, client, user, ok := c.load(w, r, r.URL.Query().Get("flow"))
+	req, ok := c.load(w, r, r.URL.Query().Get("flow"))
 	if !ok {
 		return
 	}
-	ar, err := c.rt.rebuildAuthorizeRequest(r.Context(), flow)
+	// Signing in for a first-party app, or one the person told us to
+	// remember, needs no page.
+	if orgID, given, err := consentGiven(r.Context(), c.store, req.ar, req.user, req.session); err != nil {
+		c.rt.serverErrorPage(w, r, "check consent", err)
+		return
+	} else if given {
+		c.answer(w, r, req, grantOf(req, orgID))
+		return
+	}
+	previous, err := c.store.ConsentsFor(r.Context(), req.user.ID, req.client.ID)
 	if err != nil {
-		c.rt.authorizeError(w, r, ar, err)
+		c.rt.serverErrorPage(w, r, "load consents", err)
 		return
 	}
 	page := consentPage{
-		basePage:      c.rt.pages.page(w, r, "Allow access", user),
-		Flow:          flow.ID,
-		ClientName:    client.Name,
-		ClientInitial: initial(client.Name),
-		UserName:      user.Name,
-		UserEmail:     user.Email,
-		RedirectHost:  ar.GetRedirectURI().Host,
+		basePage:      c.rt.pages.page(w, r, "Allow access", req.user),
+		Flow:          req.flow.ID,
+		ClientName:    req.client.Name,
+		ClientInitial: initial(req.client.Name),
+		UserName:      req.user.Name,
+		UserEmail:     req.user.Email,
+		RedirectHost:  req.ar.GetRedirectURI().Host,
+		Orgs:          req.orgs,
+		OrgID:         defaultOrg(req.orgs, req.session.OrgID),
 	}
-	for _, s := range ar.GetRequestedScopes() {
-		page.Scopes = append(page.Scopes, provider.DescribeScope(s))
+	for _, s := range req.ar.GetRequestedScopes() {
+		isNew := len(previous) > 0 && !previous[0].Covers([]string{s})
+		page.AnyNew = page.AnyNew || isNew
+		page.Scopes = append(page.Scopes, consentScope{Scope: provider.DescribeScope(s), New: isNew})
 	}
 	c.rt.pages.render(w, r, http.StatusOK, "consent", page)
 }
@@ -122,7 +165,7 @@ func (c *Consent) submit(w http.ResponseWriter, r *http.Request) {
 		c.rt.refuseCSRF(w, r)
 		return
 	}
-	flow, client, user, ok := c.load(w, r, r.PostForm.Get("flow"))
+	req, ok := c.load(w, r, r.PostForm.Get("flow"))
 	if !ok {
 		return
 	}
@@ -131,41 +174,63 @@ func (c *Consent) submit(w http.ResponseWriter, r *http.Request) {
 		c.rt.pages.renderError(w, r, http.StatusBadRequest, "The form could not be read", "Choose Allow or Deny.", "")
 		return
 	}
-	// Deleting the flow first makes each flow answerable once, even when a
-	// person double-clicks or replays the form.
-	if deleted, err := c.store.DeleteFlow(ctx, flow.ID); err != nil {
-		c.rt.log.ErrorContext(ctx, "delete flow", "err", err, "request_id", RequestID(ctx))
-		c.rt.pages.renderError(w, r, statusOf(err), "Something went wrong", "Please try again in a moment.", "")
-		return
-	} else if !deleted {
-		c.rt.pages.renderError(w, r, http.StatusConflict, "This sign-in was already answered", "Go back to the app.", "")
+	orgID := r.PostForm.Get("org")
+	if orgID == "" {
+		orgID = defaultOrg(req.orgs, req.session.OrgID)
+	}
+	if decision == "allow" && len(req.orgs) > 0 && !memberOf(req.orgs, orgID) {
+		c.rt.pages.renderError(w, r, http.StatusBadRequest, "Choose one of your organizations",
+			"The organization chosen is not one you belong to. Go back and choose again.", "")
 		return
 	}
+	if !c.claim(w, r, req) {
+		return
+	}
+	logAttrs := []any{"request_id", RequestID(ctx), "client_id", req.client.ID, "user_id", req.user.ID}
 	if decision == "deny" {
-		ar, err := c.rt.rebuildAuthorizeRequest(ctx, flow)
-		if err == nil {
-			err = fosite.ErrAccessDenied.WithHint("The user denied the request.")
-		}
-		c.rt.log.InfoContext(ctx, "consent denied", "request_id", RequestID(ctx), "client_id", client.ID, "user_id", user.ID)
-		c.rt.authorizeError(w, r, ar, err)
+		c.rt.log.InfoContext(ctx, "consent denied", logAttrs...)
+		c.rt.authorizeError(w, r, req.ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
 		return
 	}
-	ar, err := c.rt.rebuildAuthorizeRequest(ctx, flow)
+	consent := storage.Consent{UserID: req.user.ID, OrgID: orgID, ClientID: req.client.ID,
+		Scopes: strings.Join(req.ar.GetRequestedScopes(), " "), Remember: r.PostForm.Get("remember") == "1"}
+	if _, err := c.store.SaveConsent(ctx, consent); err != nil {
+		c.rt.authorizeError(w, r, req.ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	c.rt.log.InfoContext(ctx, "consent granted", append(logAttrs, "org_id", orgID, "scope", consent.Scopes, "remember", consent.Remember)...)
+	c.rt.finishAuthorization(w, r, req.ar, grantOf(req, orgID))
+}
+
+// grantOf is the grant of a consent request acting in orgID.
+func grantOf(req *consentRequest, orgID string) grant {
+	authTime := req.flow.RequestedAt
+	if req.flow.AuthTime != nil {
+		authTime = *req.flow.AuthTime
+	}
+	return grant{user: req.user, orgID: orgID, authTime: authTime, requestedAt: req.flow.RequestedAt}
+}
+
+// claim deletes the flow, so that each flow is answered once even when a
+// person double-clicks or replays the form; false means it already was
+// (and the page says so).
+func (c *Consent) claim(w http.ResponseWriter, r *http.Request, req *consentRequest) bool {
+	deleted, err := c.store.DeleteFlow(r.Context(), req.flow.ID)
 	if err != nil {
-		c.rt.authorizeError(w, r, ar, err)
-		return
+		c.rt.serverErrorPage(w, r, "delete flow", err)
+		return false
 	}
-	if _, err := c.store.SaveConsent(ctx, user.ID, client.ID, ar.GetRequestedScopes(), r.PostForm.Get("remember") == "1"); err != nil {
-		c.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
-		return
+	if !deleted {
+		c.rt.pages.renderError(w, r, http.StatusConflict, "This sign-in was already answered", "Go back to the app.", "")
 	}
-	c.rt.log.InfoContext(ctx, "consent granted", "request_id", RequestID(ctx), "client_id", client.ID, "user_id", user.ID,
-		"scope", strings.Join(ar.GetRequestedScopes(), " "))
-	authTime := flow.RequestedAt
-	if flow.AuthTime != nil {
-		authTime = *flow.AuthTime
+	return deleted
+}
+
+// answer claims the flow and answers the authorization with a code.
+func (c *Consent) answer(w http.ResponseWriter, r *http.Request, req *consentRequest, g grant) {
+	if c.claim(w, r, req) {
+		c.rt.finishAuthorization(w, r, req.ar, g)
 	}
-	c.rt.finishAuthorization(w, r, ar, user, authTime, flow.RequestedAt)
 }
 
 // initial is the letter the consent page shows as the app's avatar.

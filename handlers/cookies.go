@@ -21,10 +21,12 @@ const (
 
 // sessionStore is what the browser session helpers need.
 type sessionStore interface {
-	CreateLoginSession(ctx context.Context, userID string, ttl time.Duration, userAgent, remoteAddr string) (string, *storage.LoginSession, error)
+	CreateLoginSession(ctx context.Context, userID, orgID string, ttl time.Duration, userAgent, remoteAddr string) (string, *storage.LoginSession, error)
 	LoginSessionByToken(ctx context.Context, token string) (*storage.LoginSession, error)
 	DeleteLoginSession(ctx context.Context, token string) error
+	DeleteUserLoginSessions(ctx context.Context, userID string) (int64, error)
 	UserByID(ctx context.Context, id string) (*storage.User, error)
+	UserOrganizations(ctx context.Context, userID string) ([]storage.MemberOrg, error)
 }
 
 // cookieName adds the __Host- (or __Secure-) prefix under https, which
@@ -133,12 +135,17 @@ func (rt *router) currentUser(r *http.Request) (*storage.LoginSession, *storage.
 	return ls, u, nil
 }
 
-// startSession signs a user in on this browser.
+// startSession signs a user in on this browser, working in their first
+// organization.
 func (rt *router) startSession(w http.ResponseWriter, r *http.Request, userID string) (*storage.LoginSession, error) {
 	if old := rt.cookie(r, sessionCookie); old != "" {
 		_ = rt.sessions.DeleteLoginSession(r.Context(), old)
 	}
-	token, ls, err := rt.sessions.CreateLoginSession(r.Context(), userID, rt.opts.SessionTTL, r.UserAgent(), clientIP(r.Context()))
+	orgs, err := rt.sessions.UserOrganizations(r.Context(), userID)
+	if err != nil {
+		return nil, err
+	}
+	token, ls, err := rt.sessions.CreateLoginSession(r.Context(), userID, defaultOrg(orgs, ""), rt.opts.SessionTTL, r.UserAgent(), clientIP(r.Context()))
 	if err != nil {
 		return nil, err
 	}
@@ -146,9 +153,14 @@ func (rt *router) startSession(w http.ResponseWriter, r *http.Request, userID st
 	return ls, nil
 }
 
-// endSession signs the browser out.
-func (rt *router) endSession(w http.ResponseWriter, r *http.Request) error {
+// endSession signs the browser out; everywhere also ends every other
+// session of user.
+func (rt *router) endSession(w http.ResponseWriter, r *http.Request, user *storage.User, everywhere bool) error {
 	rt.setCookie(w, sessionCookie, "", -1)
+	if everywhere && user != nil {
+		_, err := rt.sessions.DeleteUserLoginSessions(r.Context(), user.ID)
+		return err
+	}
 	if token := rt.cookie(r, sessionCookie); token != "" {
 		return rt.sessions.DeleteLoginSession(r.Context(), token)
 	}

@@ -26,6 +26,7 @@ type Metadata struct {
 	JWKSURI                                   string   `json:"jwks_uri"`
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
 	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	EndSessionEndpoint                        string   `json:"end_session_endpoint"`
 	ScopesSupported                           []string `json:"scopes_supported"`
 	ResponseTypesSupported                    []string `json:"response_types_supported"`
 	ResponseModesSupported                    []string `json:"response_modes_supported"`
@@ -56,6 +57,7 @@ func BuildMetadata(issuer string) Metadata {
 		JWKSURI:                                   issuer + "/.well-known/jwks.json",
 		IntrospectionEndpoint:                     issuer + "/introspect",
 		RevocationEndpoint:                        issuer + "/revoke",
+		EndSessionEndpoint:                        issuer + "/logout",
 		ScopesSupported:                           provider.ScopeNames(),
 		ResponseTypesSupported:                    []string{"code"},
 		ResponseModesSupported:                    []string{"query", "fragment", "form_post"},
@@ -67,7 +69,7 @@ func BuildMetadata(issuer string) Metadata {
 		RevocationEndpointAuthMethodsSupported:    append(secretMethods, "none"),
 		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr",
-			"name", "email", "email_verified"},
+			"name", "email", "email_verified", "org"},
 		PromptValuesSupported:                    []string{"none", "login", "consent"},
 		AuthorizationResponseIssParameterSupport: true,
 	}

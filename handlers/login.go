@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +20,39 @@ type loginStore interface {
 	Flow(ctx context.Context, id string) (*storage.AuthFlow, error)
 	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
 	Client(ctx context.Context, id string) (*storage.Client, error)
+	BlockedUntil(ctx context.Context, keys ...string) (time.Time, error)
+	RecordFailure(ctx context.Context, key string, p storage.ThrottlePolicy) (time.Time, error)
+	ClearFailures(ctx context.Context, keys ...string) error
+}
+
+// Sign-in throttling (SECURITY.md). Failures count per account and per
+// client address; past a few free ones each failure doubles the wait. The
+// account's wait stops at a minute, so that nobody can lock a person out
+// for long by failing on purpose; an address that fails across many
+// accounts waits longer. Counters exist for unknown emails exactly as for
+// real ones, so the answers do not tell whether an email has an account.
+var (
+	accountThrottle = storage.ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Minute, Window: 15 * time.Minute}
+	addressThrottle = storage.ThrottlePolicy{Free: 30, Base: time.Second, Max: 5 * time.Minute, Window: time.Hour}
+)
+
+// throttleKeys returns the throttle keys of a sign-in: the account (by a
+// digest of the email, so the table holds no addresses) and the client
+// address.
+func throttleKeys(email, ip string) (account, address string) {
+	return "acct:" + storage.DigestHex(storage.NormalizeEmail(email)), "ip:" + ip
+}
+
+// waitMessage says how long to wait, in words.
+func waitMessage(until, now time.Time) string {
+	secs := int(until.Sub(now).Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	if secs < 120 {
+		return fmt.Sprintf("Too many failed sign-in attempts. Wait %d seconds, then try again.", secs)
+	}
+	return fmt.Sprintf("Too many failed sign-in attempts. Wait %d minutes, then try again.", (secs+59)/60)
 }
 
 // Login serves the sign-in page.
@@ -105,41 +139,74 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		page.ClientName = name
 	}
 	password := r.PostForm.Get("password")
-	user, err := l.store.AuthenticateUser(ctx, page.Email, password)
-	if err != nil {
-		status := http.StatusUnauthorized
-		page.Error = "Incorrect email or password."
-		if page.Email == "" || password == "" {
-			status = http.StatusBadRequest
-			page.Error = "Enter your email and password."
-		} else if !errors.Is(err, storage.ErrInvalidCredentials) {
-			l.rt.log.ErrorContext(ctx, "authenticate user", "err", err, "request_id", RequestID(ctx))
-			status = statusOf(err)
-			page.Error = "We could not sign you in right now. Please try again in a moment."
-		} else {
-			l.rt.log.InfoContext(ctx, "sign-in failed", "request_id", RequestID(ctx), "client_ip", clientIP(ctx))
-		}
+	fail := func(status int, message string) {
+		page.Error = message
 		page.basePage = l.rt.pages.page(w, r, "Sign in", nil)
 		l.rt.pages.render(w, r, status, "login", page)
+	}
+	if page.Email == "" || password == "" {
+		fail(http.StatusBadRequest, "Enter your email and password.")
 		return
 	}
-	ls, err := l.rt.startSession(w, r, user.ID)
+	accountKey, addressKey := throttleKeys(page.Email, clientIP(ctx))
+	if until, err := l.store.BlockedUntil(ctx, accountKey, addressKey); err != nil {
+		l.rt.serverErrorPage(w, r, "read sign-in throttle", err)
+		return
+	} else if !until.IsZero() {
+		fail(http.StatusTooManyRequests, waitMessage(until, l.rt.opts.Provider.Now()))
+		return
+	}
+	user, err := l.store.AuthenticateUser(ctx, page.Email, password)
+	if errors.Is(err, storage.ErrInvalidCredentials) {
+		l.rt.log.InfoContext(ctx, "sign-in failed", "request_id", RequestID(ctx), "client_ip", clientIP(ctx))
+		message := "Incorrect email or password."
+		for key, policy := range map[string]storage.ThrottlePolicy{accountKey: accountThrottle, addressKey: addressThrottle} {
+			until, err := l.store.RecordFailure(ctx, key, policy)
+			if err != nil {
+				l.rt.log.ErrorContext(ctx, "record failed sign-in", "err", err, "request_id", RequestID(ctx))
+			} else if !until.IsZero() {
+				message = "Incorrect email or password. " + waitMessage(until, l.rt.opts.Provider.Now())
+			}
+		}
+		fail(http.StatusUnauthorized, message)
+		return
+	} else if err != nil {
+		l.rt.log.ErrorContext(ctx, "authenticate user", "err", err, "request_id", RequestID(ctx))
+		fail(statusOf(err), "We could not sign you in right now. Please try again in a moment.")
+		return
+	}
+	if err := l.store.ClearFailures(ctx, accountKey); err != nil {
+		l.rt.log.ErrorContext(ctx, "clear sign-in throttle", "err", err, "request_id", RequestID(ctx))
+	}
+	l.rt.signedIn(w, r, l.store, user, page.Flow, page.ReturnTo)
+}
+
+// flowSigner records a sign-in on a flow.
+type flowSigner interface {
+	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
+}
+
+// signedIn starts the session of a person who just proved who they are
+// (by signing in or up) and sends them on: to the consent page of the
+// authorization that sent them, or to returnTo.
+func (rt *router) signedIn(w http.ResponseWriter, r *http.Request, flows flowSigner, user *storage.User, flow, returnTo string) {
+	ctx := r.Context()
+	ls, err := rt.startSession(w, r, user.ID)
 	if err != nil {
-		l.rt.log.ErrorContext(ctx, "start session", "err", err, "request_id", RequestID(ctx))
-		l.rt.pages.renderError(w, r, statusOf(err), "Something went wrong", "We could not sign you in. Please try again.", "")
+		rt.serverErrorPage(w, r, "start session", err)
 		return
 	}
-	l.rt.log.InfoContext(ctx, "signed in", "request_id", RequestID(ctx), "user_id", user.ID)
-	if page.Flow == "" {
-		http.Redirect(w, r, l.rt.base+orDefault(page.ReturnTo, "/"), http.StatusSeeOther)
+	rt.log.InfoContext(ctx, "signed in", "request_id", RequestID(ctx), "user_id", user.ID)
+	if flow == "" {
+		http.Redirect(w, r, rt.base+orDefault(returnTo, "/"), http.StatusSeeOther)
 		return
 	}
-	if err := l.store.SetFlowLogin(ctx, page.Flow, user.ID, ls.AuthTime); err != nil {
-		l.rt.log.ErrorContext(ctx, "record sign-in on flow", "err", err, "request_id", RequestID(ctx))
-		l.rt.pages.renderError(w, r, http.StatusNotFound, "This sign-in has expired", "Go back to the app and start again.", "")
+	if err := flows.SetFlowLogin(ctx, flow, user.ID, ls.AuthTime); err != nil {
+		rt.log.ErrorContext(ctx, "record sign-in on flow", "err", err, "request_id", RequestID(ctx))
+		rt.pages.renderError(w, r, http.StatusNotFound, "This sign-in has expired", "Go back to the app and start again.", "")
 		return
 	}
-	http.Redirect(w, r, l.rt.base+"/consent?flow="+url.QueryEscape(page.Flow), http.StatusSeeOther)
+	http.Redirect(w, r, rt.base+"/consent?flow="+url.QueryEscape(flow), http.StatusSeeOther)
 }
 
 // localPath accepts only a path on this server as a place to return to,

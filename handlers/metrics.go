@@ -15,7 +15,8 @@ import (
 // so that scanners cannot blow up the label set.
 var routes = map[string]bool{
 	"/authorize": true, "/token": true, "/introspect": true, "/revoke": true, "/userinfo": true,
-	"/login": true, "/consent": true, "/logout": true, "/": true,
+	"/login": true, "/signup": true, "/consent": true, "/logout": true, "/": true,
+	"/settings/apps": true, "/settings/apps/revoke": true,
 	"/.well-known/openid-configuration": true, "/.well-known/jwks.json": true,
 	"/health/alive": true, "/health/ready": true, "/metrics": true,
 }

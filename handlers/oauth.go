@@ -193,6 +193,7 @@ type introspectionResponse struct {
 	NotBefore int64    `json:"nbf,omitempty"`
 	Audience  []string `json:"aud,omitempty"`
 	Issuer    string   `json:"iss,omitempty"`
+	Org       string   `json:"org,omitempty"`
 	TokenType string   `json:"token_type,omitempty"`
 	TokenUse  string   `json:"token_use,omitempty"`
 }
@@ -250,6 +251,7 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		IssuedAt: ar.GetRequestedAt().Unix(),
 		Audience: ar.GetGrantedAudience(),
 		Issuer:   o.provider.Issuer(),
+		Org:      sessionOrg(ar.GetSession()),
 		TokenUse: string(use),
 	}
 	tokenType := fosite.AccessToken
@@ -317,7 +319,11 @@ func (o *OAuth) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, statusOf(err), "server_error", "The user could not be loaded.")
 		return
 	}
-	writeJSON(w, http.StatusOK, UserClaims(user, ar.GetGrantedScopes()))
+	claims := UserClaims(user, ar.GetGrantedScopes())
+	if org := sessionOrg(ar.GetSession()); org != "" {
+		claims[claimOrg] = org
+	}
+	writeJSON(w, http.StatusOK, claims)
 }
 
 // UserClaims returns the standard claims of a user that the granted scopes

@@ -30,12 +30,24 @@ func TestPagesRender(t *testing.T) {
 		"login": loginPage{basePage: base("Sign in", nil), Flow: "flow-1", Email: "alice@example.com",
 			Error: "Incorrect email or password.", ClientName: "Example <App>"},
 		"consent": consentPage{basePage: base("Allow access", user), Flow: "flow-1", ClientName: "Example App", ClientInitial: "E",
-			UserName: user.Name, UserEmail: user.Email, RedirectHost: "app.example.com",
-			Scopes: []provider.Scope{provider.DescribeScope("openid"), provider.DescribeScope("read"), provider.DescribeScope("custom:x")}},
-		"error":  errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
-		"home":   homePage{base("Your account", user)},
-		"logout": logoutPage{basePage: base("Sign out", user)},
-		"demo":   demoPage{basePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
+			UserName: user.Name, UserEmail: user.Email, RedirectHost: "app.example.com", AnyNew: true,
+			Scopes: []consentScope{{Scope: provider.DescribeScope("openid")}, {Scope: provider.DescribeScope("read"), New: true},
+				{Scope: provider.DescribeScope("custom:x")}},
+			Orgs:  []storage.MemberOrg{{Organization: storage.Organization{ID: "org_1", Name: "Acme"}}, {Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}}},
+			OrgID: "org_2"},
+		"signup": signupPage{basePage: base("Create your account", nil), Flow: "flow-1", ClientName: "Example App",
+			Name: "Alice", Email: "alice@example.com", Organization: "Acme <Corp>", EmailTaken: true,
+			Errors: map[string]string{"email": "An account with this email already exists.", "password": "Use at least 10 characters for your password."}},
+		"apps": appsPage{basePage: base("Connected apps", user), Notice: "Access revoked: the app's tokens no longer work.",
+			Apps: []connectedApp{{ConnectedApp: storage.ConnectedApp{Consent: storage.Consent{ID: "cns_1", ClientID: "cl_1", Remember: true},
+				ClientName: "Example <App>", OrgName: "Acme"}, When: "1 December 2026",
+				Scopes: []provider.Scope{provider.DescribeScope("openid"), provider.DescribeScope("read")}}}},
+		"error": errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
+		"home": homePage{basePage: base("Your account", user), Orgs: []storage.MemberOrg{
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}},
+		"logout": logoutPage{basePage: base("Sign out", user), ClientName: "Example App", ClientID: "cl_1",
+			PostLogoutRedirectURI: "https://app.example.com/bye", State: "s-1"},
+		"demo": demoPage{basePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
 	}
 	if len(pages) != len(pageNames) {
 		t.Fatalf("%d pages have data here, %d exist: add the new page to this test", len(pages), len(pageNames))
@@ -46,7 +58,7 @@ func TestPagesRender(t *testing.T) {
 			if err := p.byName[name].ExecuteTemplate(&buf, "layout", data); err != nil {
 				t.Fatalf("render %s: %v", name, err)
 			}
-			if bytes.Contains(buf.Bytes(), []byte("<script>")) || bytes.Contains(buf.Bytes(), []byte("<Admin>")) || bytes.Contains(buf.Bytes(), []byte("<App>")) {
+			if bytes.Contains(buf.Bytes(), []byte("<script>")) || bytes.Contains(buf.Bytes(), []byte("<Admin>")) || bytes.Contains(buf.Bytes(), []byte("<App>")) || bytes.Contains(buf.Bytes(), []byte("<Inc>")) || bytes.Contains(buf.Bytes(), []byte("<Corp>")) {
 				t.Fatalf("%s: user input reached the page unescaped", name)
 			}
 			golden := filepath.Join("testdata", name+".golden.html")

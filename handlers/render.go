@@ -19,7 +19,7 @@ const formPostScript = "document.forms[0].submit()"
 
 // pageNames are the pages rendered inside layout.html. Start-up fails if
 // one is missing.
-var pageNames = []string{"login", "consent", "error", "home", "logout", "demo"}
+var pageNames = []string{"login", "signup", "consent", "error", "home", "logout", "apps", "demo"}
 
 // pages renders the HTML pages.
 type pages struct {
@@ -134,4 +134,11 @@ func writeJSONError(w http.ResponseWriter, status int, code, description string)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// serverErrorPage logs a failure the person cannot fix and shows the error
+// page: 503 while the database is away, 500 otherwise.
+func (rt *router) serverErrorPage(w http.ResponseWriter, r *http.Request, what string, err error) {
+	rt.log.ErrorContext(r.Context(), what, "err", err, "request_id", RequestID(r.Context()))
+	rt.pages.renderError(w, r, statusOf(err), "Something went wrong", "Please try again in a moment.", "")
 }

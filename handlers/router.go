@@ -118,9 +118,12 @@ func NewRouter(opts Options) (http.Handler, error) {
 	pageRoutes := r.NewRoute().Subrouter()
 	pageRoutes.Use(rt.pageHeaders)
 	(&Authorize{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
-	(&Login{rt: rt, store: opts.Store}).Mount(pageRoutes)
+	login := &Login{rt: rt, store: opts.Store}
+	login.Mount(pageRoutes)
+	(&Signup{rt: rt, login: login, store: opts.Store}).Mount(pageRoutes)
 	(&Consent{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
-	(&Account{rt: rt}).Mount(pageRoutes)
+	(&Account{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
+	(&Apps{rt: rt, store: opts.Store}).Mount(pageRoutes)
 	if opts.DemoClientID != "" {
 		(&Demo{rt: rt, clientID: opts.DemoClientID}).Mount(pageRoutes)
 	}

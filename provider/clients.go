@@ -26,6 +26,11 @@ type ClientSpec struct {
 	GrantTypes   []string
 	// Public clients (native and browser apps) have no secret and must use PKCE.
 	Public bool
+	// FirstParty clients are our own apps: people are not asked to consent.
+	FirstParty bool
+	// PostLogoutRedirectURIs are where RP-initiated logout may send people
+	// back to; the same rules as redirect URIs apply.
+	PostLogoutRedirectURIs []string
 }
 
 // DefaultClientScopes are the scopes a client gets when none are asked for.
@@ -78,6 +83,12 @@ func NewClient(spec ClientSpec) (*storage.Client, string, error) {
 			problems = append(problems, fmt.Errorf("redirect_uri: %w", err))
 		}
 	}
+	logouts := dedupe(spec.PostLogoutRedirectURIs)
+	for _, u := range logouts {
+		if err := ValidateRedirectURI(u, spec.Public); err != nil {
+			problems = append(problems, fmt.Errorf("post_logout_redirect_uri: %w", err))
+		}
+	}
 	if len(problems) > 0 {
 		return nil, "", errors.Join(problems...)
 	}
@@ -89,6 +100,9 @@ func NewClient(spec ClientSpec) (*storage.Client, string, error) {
 		Scopes:       scopes,
 		Audience:     storage.Strings{},
 		Public:       spec.Public,
+		FirstParty:   spec.FirstParty,
+
+		PostLogoutRedirectURIs: logouts,
 	}
 	if slices.Contains(grants, GrantAuthorizationCode) {
 		c.ResponseTypes = storage.Strings{"code"}

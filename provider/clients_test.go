@@ -72,6 +72,7 @@ func TestNewClient(t *testing.T) {
 		{"refresh without code", provider.ClientSpec{Name: "A", GrantTypes: []string{"refresh_token"}}, []string{"refresh_token needs authorization_code"}},
 		{"a public client with client credentials", provider.ClientSpec{Name: "A", Public: true, GrantTypes: []string{"client_credentials"}}, []string{"public client cannot use client_credentials"}},
 		{"code without a redirect", provider.ClientSpec{Name: "A"}, []string{"redirect_uri: at least one"}},
+		{"a bad post-logout redirect", provider.ClientSpec{Name: "A", RedirectURIs: []string{"https://a.example/cb"}, PostLogoutRedirectURIs: []string{"http://a.example/bye"}}, []string{"post_logout_redirect_uri:"}},
 		{"several problems at once", provider.ClientSpec{RedirectURIs: []string{"http://evil.example/cb"}, Scopes: []string{"root"}}, []string{"name:", "scope:", "redirect_uri:"}},
 	}
 	for _, tc := range tests {

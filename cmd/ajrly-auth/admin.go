@@ -143,7 +143,8 @@ func (c *cli) usersCreate(ctx context.Context, args []string) error {
 	email := fs.String("email", "", "the user's email `address` (required)")
 	password := fs.String("password", "", "the user's `password`, at least 10 characters; - reads it from standard input (required)")
 	name := fs.String("name", "", "the user's display `name`")
-	cfg, err := c.adminConfig(fs, "--email E --password P [--name N]", args, 0)
+	org := fs.String("org", "", "the `organization` to join as a member, created (with the user as owner) if no organization has that name")
+	cfg, err := c.adminConfig(fs, "--email E --password P [--name N] [--org NAME]", args, 0)
 	if err != nil {
 		return err
 	}
@@ -164,19 +165,67 @@ func (c *cli) usersCreate(ctx context.Context, args []string) error {
 	if err := storage.ValidateEmail(*email); err != nil {
 		return usageError("users create: --email %q is not an email address (%v)", strings.TrimSpace(*email), err)
 	}
+	if *org != "" {
+		if err := storage.ValidateOrgName(*org); err != nil {
+			return usageError("users create: --org: %v", err)
+		}
+	}
 	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	u, err := store.CreateUser(ctx, *email, *name, *password)
-	if errors.Is(err, storage.ErrConflict) {
+	var u *storage.User
+	var joined string
+	err = store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if u, err = store.CreateUser(ctx, *email, *name, *password); err != nil || *org == "" {
+			return err
+		}
+		existing, err := store.OrganizationByName(ctx, *org)
+		if errors.Is(err, storage.ErrNotFound) {
+			created, err := store.CreateOrganization(ctx, *org, u.ID)
+			if err == nil {
+				joined = fmt.Sprintf("the new organization %s (%s) as its owner", created.Name, created.ID)
+			}
+			return err
+		} else if err != nil {
+			return err
+		}
+		joined = fmt.Sprintf("the organization %s (%s) as a member", existing.Name, existing.ID)
+		return store.AddMember(ctx, existing.ID, u.ID, storage.RoleMember)
+	})
+	if errors.Is(err, storage.ErrEmailTaken) {
 		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(*email))
 	} else if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "Created user %s (%s).\n", u.ID, u.Email)
+	if joined != "" {
+		fmt.Fprintf(c.stdout, "They joined %s.\n", joined)
+	}
 	return nil
+}
+
+func (c *cli) orgs(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "list" {
+		return usageError("orgs needs a subcommand: list")
+	}
+	store, err := c.adminStore(ctx, c.newFlags("orgs list"), "[flags]", args[1:], 0)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	orgs, err := store.ListOrganizations(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tMEMBERS\tCREATED")
+	for _, o := range orgs {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", o.ID, o.Name, o.Members, o.CreatedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
 }
 
 func (c *cli) clients(ctx context.Context, args []string) error {
@@ -215,6 +264,9 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 	fs.Var(&grants, "grant-type", "a grant `type`: authorization_code, refresh_token or client_credentials (repeat; default authorization_code and refresh_token)")
 	scope := fs.String("scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
 	public := fs.Bool("public", false, "a public client (native or browser app): no secret, PKCE required")
+	firstParty := fs.Bool("first-party", false, "one of our own apps: people are not asked to consent")
+	var logouts listFlag
+	fs.Var(&logouts, "post-logout-redirect-uri", "where RP-initiated logout may send people back, a `URI` (repeat for several)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cfg, err := c.adminConfig(fs, "--name N --redirect-uri U [flags]", args, 0)
 	if err != nil {
@@ -226,6 +278,9 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 		Scopes:       strings.Fields(*scope),
 		GrantTypes:   grants,
 		Public:       *public,
+		FirstParty:   *firstParty,
+
+		PostLogoutRedirectURIs: logouts,
 	})
 	if err != nil {
 		return usageError("clients create:\n%v", err)
@@ -246,6 +301,8 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 			"grant_types":                client.GrantTypes,
 			"scope":                      strings.Join(client.Scopes, " "),
 			"token_endpoint_auth_method": client.TokenEndpointAuthMethod,
+			"first_party":                client.FirstParty,
+			"post_logout_redirect_uris":  client.PostLogoutRedirectURIs,
 		}
 		if secret != "" {
 			out["client_secret"] = secret

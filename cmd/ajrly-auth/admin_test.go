@@ -157,6 +157,43 @@ func TestUsersCreate(t *testing.T) {
 	})
 }
 
+func TestUsersCreateWithAnOrganization(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, db database) {
+		db.migrate(t)
+		r := db.run(t, "users", "create", "--email", "owner@example.com", "--password", "owner-password-1", "--org", "Acme Corp")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "the new organization Acme Corp", "as its owner")
+		r = db.run(t, "users", "create", "--email", "member@example.com", "--password", "member-password-1", "--org", "acme corp")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "the organization Acme Corp", "as a member")
+		r = db.run(t, "orgs", "list")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "NAME", "Acme Corp")
+		if !regexp.MustCompile(`Acme Corp\s+2\s`).MatchString(r.stdout) {
+			t.Errorf("orgs list does not count two members:\n%s", r.stdout)
+		}
+		db.withStore(t, func(s *storage.Store) {
+			u, err := s.UserByEmail(t.Context(), "member@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			orgs, _ := s.UserOrganizations(t.Context(), u.ID)
+			if len(orgs) != 1 || orgs[0].Role != storage.RoleMember {
+				t.Errorf("the member's organizations: %+v", orgs)
+			}
+		})
+		// A refused user joins nothing and creates nothing.
+		r = db.run(t, "users", "create", "--email", "owner@example.com", "--password", "owner-password-1", "--org", "Brand New")
+		wantCode(t, r, 1)
+		if out := db.run(t, "orgs", "list").stdout; strings.Contains(out, "Brand New") {
+			t.Errorf("a refused user created an organization:\n%s", out)
+		}
+		r = db.run(t, "orgs", "frobnicate")
+		wantCode(t, r, 2)
+	})
+}
+
 func TestUsersCreateRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -330,6 +367,8 @@ func TestClients(t *testing.T) {
 			"redirect_uris":              []any{},
 			"scope":                      "read write",
 			"token_endpoint_auth_method": "client_secret_basic",
+			"first_party":                false,
+			"post_logout_redirect_uris":  []any{},
 		}, created); diff != "" {
 			t.Errorf("clients create --json (-want +got):\n%s", diff)
 		}

@@ -20,6 +20,7 @@ const (
 	demoEmail    = "demo@example.com"
 	demoPassword = "demo-password"
 	demoClientID = "demo-client"
+	demoOrg      = "Demo Organization"
 	demoScope    = "openid profile email offline_access read write"
 )
 
@@ -50,7 +51,8 @@ func demoSecret(secret []byte) string {
 func seedDemo(ctx context.Context, store *storage.Store, secret []byte, issuer string) (*demoInfo, error) {
 	info := &demoInfo{issuer: issuer, clientSecret: demoSecret(secret), redirectURI: issuer + "/demo/callback"}
 	if _, err := store.UserByEmail(ctx, demoEmail); errors.Is(err, storage.ErrNotFound) {
-		if _, err := store.CreateUser(ctx, demoEmail, "Demo User", demoPassword); err != nil && !errors.Is(err, storage.ErrConflict) {
+		_, _, err := store.SignUp(ctx, demoEmail, "Demo User", demoPassword, demoOrg)
+		if err != nil && !errors.Is(err, storage.ErrConflict) {
 			return nil, err
 		}
 	} else if err != nil {
@@ -66,6 +68,7 @@ func seedDemo(ctx context.Context, store *storage.Store, secret []byte, issuer s
 		Scopes:                  strings.Fields(demoScope),
 		Audience:                storage.Strings{},
 		TokenEndpointAuthMethod: "client_secret_basic",
+		PostLogoutRedirectURIs:  storage.Strings{issuer + "/"},
 	}
 	have, err := store.FindClient(ctx, demoClientID)
 	switch {

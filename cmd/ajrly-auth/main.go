@@ -33,12 +33,13 @@ Usage:
   ajrly-auth [serve] [flags]            run the server (migrates the database first unless --auto-migrate=false)
   ajrly-auth migrate [flags]            apply database migrations and exit
   ajrly-auth janitor [flags]            remove expired codes, tokens and sessions once and exit
-  ajrly-auth users create --email E --password P [--name N]
+  ajrly-auth users create --email E --password P [--name N] [--org NAME]
   ajrly-auth users list
+  ajrly-auth orgs list
   ajrly-auth clients create --name N --redirect-uri U [--redirect-uri U2 ...]
                             [--scope "openid offline_access read write ..."]
                             [--grant-type authorization_code --grant-type refresh_token ...]
-                            [--public] [--json]
+                            [--public] [--first-party] [--post-logout-redirect-uri U] [--json]
   ajrly-auth clients list [--json]
   ajrly-auth clients delete ID
 
@@ -75,6 +76,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		err = c.users(ctx, rest)
 	case "clients":
 		err = c.clients(ctx, rest)
+	case "orgs":
+		err = c.orgs(ctx, rest)
 	case "help":
 		fmt.Fprint(c.stdout, usage)
 		return 0

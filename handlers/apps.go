@@ -1,0 +1,105 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// appsStore is what the connected-apps page needs from storage.
+type appsStore interface {
+	ListConnectedApps(ctx context.Context, userID string) ([]storage.ConnectedApp, error)
+	RevokeConsent(ctx context.Context, userID, consentID string) (*storage.Consent, error)
+}
+
+// Apps serves /settings/apps: every app the person allowed, with what it
+// may do and since when, and "Revoke access", which deletes the grant and
+// every token the app holds for the person.
+type Apps struct {
+	rt    *router
+	store appsStore
+}
+
+// Mount registers /settings/apps.
+func (a *Apps) Mount(r *mux.Router) {
+	r.HandleFunc("/settings/apps", a.list).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/settings/apps/revoke", a.revoke).Methods(http.MethodPost)
+}
+
+type connectedApp struct {
+	storage.ConnectedApp
+	Scopes []provider.Scope
+	When   string
+}
+
+type appsPage struct {
+	basePage
+	Apps   []connectedApp
+	Notice string
+}
+
+// requireUser returns the signed-in person, or sends the browser to sign in
+// and come back to path.
+func (rt *router) requireUser(w http.ResponseWriter, r *http.Request, path string) (*storage.LoginSession, *storage.User, bool) {
+	ls, user, err := rt.currentUser(r)
+	if err != nil {
+		rt.serverErrorPage(w, r, "load session", err)
+		return nil, nil, false
+	}
+	if user == nil {
+		http.Redirect(w, r, rt.base+"/login?return_to="+url.QueryEscape(path), http.StatusSeeOther)
+		return nil, nil, false
+	}
+	return ls, user, true
+}
+
+func (a *Apps) list(w http.ResponseWriter, r *http.Request) {
+	_, user, ok := a.rt.requireUser(w, r, "/settings/apps")
+	if !ok {
+		return
+	}
+	granted, err := a.store.ListConnectedApps(r.Context(), user.ID)
+	if err != nil {
+		a.rt.serverErrorPage(w, r, "list connected apps", err)
+		return
+	}
+	page := appsPage{basePage: a.rt.pages.page(w, r, "Connected apps", user)}
+	if r.URL.Query().Get("revoked") == "1" {
+		page.Notice = "Access revoked: the app's tokens no longer work."
+	}
+	for _, g := range granted {
+		app := connectedApp{ConnectedApp: g, When: g.UpdatedAt.UTC().Format("2 January 2006")}
+		for _, s := range g.ScopeList() {
+			app.Scopes = append(app.Scopes, provider.DescribeScope(s))
+		}
+		page.Apps = append(page.Apps, app)
+	}
+	a.rt.pages.render(w, r, http.StatusOK, "apps", page)
+}
+
+func (a *Apps) revoke(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || !a.rt.checkCSRF(r) {
+		a.rt.refuseCSRF(w, r)
+		return
+	}
+	_, user, ok := a.rt.requireUser(w, r, "/settings/apps")
+	if !ok {
+		return
+	}
+	c, err := a.store.RevokeConsent(r.Context(), user.ID, r.PostForm.Get("consent"))
+	if errors.Is(err, storage.ErrNotFound) {
+		a.rt.pages.renderError(w, r, http.StatusNotFound, "Nothing to revoke", "This app no longer has access to your account.", "")
+		return
+	} else if err != nil {
+		a.rt.serverErrorPage(w, r, "revoke consent", err)
+		return
+	}
+	a.rt.log.InfoContext(r.Context(), "access revoked", "request_id", RequestID(r.Context()), "user_id", user.ID, "client_id", c.ClientID)
+	http.Redirect(w, r, a.rt.base+"/settings/apps?revoked=1", http.StatusSeeOther)
+}
