@@ -60,6 +60,12 @@ type Config struct {
 	// DBMaxConns caps open database connections; 0 lets the storage choose.
 	DBMaxConns int
 
+	// APIAudiences are the APIs JWT access tokens may be issued for; the
+	// first is the default audience of API-key JWTs and JWT clients.
+	APIAudiences []string
+	// APIKeyJWTTTL is the lifetime of a JWT exchanged for an API key.
+	APIKeyJWTTTL time.Duration
+
 	// TrustedProxies lists, as given, the CIDRs or IPs of the load balancers
 	// whose X-Forwarded-For and X-Forwarded-Proto headers are trusted. Use
 	// TrustedProxyPrefixes for the parsed form.
@@ -78,6 +84,8 @@ func Default() Config {
 		AuthCodeTTL:     10 * time.Minute,
 		IDTokenTTL:      time.Hour,
 		SessionTTL:      168 * time.Hour,
+		APIAudiences:    []string{"https://api.ajrly.com"},
+		APIKeyJWTTTL:    15 * time.Minute,
 		ClientCacheTTL:  5 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		AutoMigrate:     true,
@@ -185,6 +193,17 @@ func (c Config) Validate() error {
 		bad("db_max_conns", "must be from 0 (automatic) to 1000, got %d", c.DBMaxConns)
 	}
 
+	if len(c.APIAudiences) == 0 {
+		bad("api_audiences", "needs at least one API URL, like https://api.example.com")
+	}
+	for _, a := range c.APIAudiences {
+		if u, err := url.Parse(a); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("api_audiences", "%q is not an absolute URL like https://api.example.com", a)
+		}
+	}
+	if c.APIKeyJWTTTL < time.Minute || c.APIKeyJWTTTL > time.Hour {
+		bad("api_key_jwt_ttl", "must be between 1m and 1h, got %s", c.APIKeyJWTTTL)
+	}
 	for _, p := range c.TrustedProxies {
 		if _, err := parseProxy(p); err != nil {
 			bad("trusted_proxies", "%q is not an IP address or CIDR (use e.g. 10.0.0.0/8 or 192.0.2.1)", p)

@@ -256,6 +256,21 @@ func TestValidate(t *testing.T) {
 			change: func(c *config.Config) { c.DSN = pgDSN },
 		},
 		{
+			name:   "an api audience that is not a URL is an error",
+			change: func(c *config.Config) { c.APIAudiences = []string{"https://api.example.com", "api"} },
+			want:   []string{`api_audiences: "api" is not an absolute URL`},
+		},
+		{
+			name:   "no api audience is an error",
+			change: func(c *config.Config) { c.APIAudiences = nil },
+			want:   []string{"api_audiences: needs at least one API URL"},
+		},
+		{
+			name:   "an api key jwt lifetime over an hour is an error",
+			change: func(c *config.Config) { c.APIKeyJWTTTL = 2 * time.Hour },
+			want:   []string{"api_key_jwt_ttl: must be between 1m and 1h, got 2h0m0s"},
+		},
+		{
 			name:   "issuer without scheme is not absolute",
 			change: func(c *config.Config) { c.Issuer = "auth.example.com" },
 			want:   []string{`issuer: must be an absolute URL like https://auth.example.com, got "auth.example.com"`},
@@ -756,8 +771,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 18 {
-		t.Errorf("%d flags, want 18 (--config and 17 settings)", count)
+	if count != 20 {
+		t.Errorf("%d flags, want 20 (--config and 19 settings)", count)
 	}
 
 	var help bytes.Buffer

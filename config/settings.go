@@ -117,6 +117,16 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.DBMaxConns },
 	},
 	{
+		key: "api_audiences", env: "AJRLY_API_AUDIENCES", flag: "api-audiences",
+		usage: "comma-separated absolute `URLs` of the APIs JWT access tokens may be issued for; the first is the default audience",
+		field: func(c *Config) any { return &c.APIAudiences },
+	},
+	{
+		key: "api_key_jwt_ttl", env: "AJRLY_API_KEY_JWT_TTL", flag: "api-key-jwt-ttl",
+		usage: "lifetime of a JWT exchanged for an API key, 1m to 1h (`duration`)",
+		field: func(c *Config) any { return &c.APIKeyJWTTTL },
+	},
+	{
 		key: "trusted_proxies", env: "AJRLY_TRUSTED_PROXIES", flag: "trusted-proxies",
 		usage: "comma-separated `CIDRs` or IPs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are trusted",
 		field: func(c *Config) any { return &c.TrustedProxies },

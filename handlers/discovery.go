@@ -61,7 +61,7 @@ func BuildMetadata(issuer string) Metadata {
 		ScopesSupported:                           provider.ScopeNames(),
 		ResponseTypesSupported:                    []string{"code"},
 		ResponseModesSupported:                    []string{"query", "fragment", "form_post"},
-		GrantTypesSupported:                       []string{"authorization_code", "refresh_token", "client_credentials"},
+		GrantTypesSupported:                       []string{"authorization_code", "refresh_token", "client_credentials", provider.GrantTypeTokenExchange},
 		SubjectTypesSupported:                     []string{"public"},
 		IDTokenSigningAlgValuesSupported:          []string{provider.AlgRS256},
 		TokenEndpointAuthMethodsSupported:         append(secretMethods, "none"),

@@ -69,7 +69,7 @@ func TestDiscoveryDocument(t *testing.T) {
 			"projects:read", "projects:write", "team:manage", "billing:read"},
 		"response_types_supported":                      []any{"code"},
 		"response_modes_supported":                      []any{"query", "fragment", "form_post"},
-		"grant_types_supported":                         []any{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                         []any{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"},
 		"subject_types_supported":                       []any{"public"},
 		"id_token_signing_alg_values_supported":         []any{"RS256"},
 		"token_endpoint_auth_methods_supported":         []any{"client_secret_basic", "client_secret_post", "none"},

@@ -54,6 +54,11 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 	}
 	ar, err := oauth2.NewAccessRequest(ctx, r, openid.NewDefaultSession())
 	if err != nil {
+		if r.PostForm.Get("grant_type") == provider.GrantTypeTokenExchange && errors.Is(err, fosite.ErrInvalidRequest) &&
+			r.PostForm.Get("subject_token_type") != provider.TokenTypeAPIKey {
+			// No handler took it; say why rather than fosite's generic text.
+			err = fosite.ErrInvalidRequest.WithHintf("subject_token_type must be %s (an sk_live_ API key).", provider.TokenTypeAPIKey)
+		}
 		o.writeTokenError(ctx, w, ar, err)
 		return
 	}
@@ -196,7 +201,12 @@ type introspectionResponse struct {
 	Org       string   `json:"org,omitempty"`
 	TokenType string   `json:"token_type,omitempty"`
 	TokenUse  string   `json:"token_use,omitempty"`
+	KeyID     string   `json:"key_id,omitempty"`
+	KeyName   string   `json:"key_name,omitempty"`
 }
+
+// inactive is the answer for every token that does not work (RFC 7662 §2.2).
+var inactive = introspectionResponse{Active: false}
 
 // introspect is the introspection endpoint (RFC 7662). The caller must be
 // a registered client; a token that is unknown, expired, revoked or not
@@ -223,48 +233,96 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
 		return
 	}
-	var use fosite.TokenUse
-	switch {
-	case strings.HasPrefix(token, provider.PrefixAccessToken):
-		use = fosite.AccessToken
-	case strings.HasPrefix(token, provider.PrefixRefreshToken):
-		use = fosite.RefreshToken
-	default:
-		writeJSON(w, http.StatusOK, introspectionResponse{Active: false})
-		return
-	}
-	session := openid.NewDefaultSession()
-	got, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, use, session)
-	if err != nil || got != use {
+	resp, err := o.introspectToken(ctx, token)
+	if err != nil {
 		if errors.Is(err, storage.ErrUnavailable) {
 			o.writeTokenError(ctx, w, nil, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, introspectionResponse{Active: false})
+		o.rt.log.ErrorContext(ctx, "introspection", "err", err, "request_id", RequestID(ctx))
+		writeJSONError(w, statusOf(err), "server_error", "The token could not be checked.")
 		return
 	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// introspectToken tells, by its form, which kind of token it is and
+// answers for it: an sk_live_ key, a JWT access token (an API key's, or a
+// JWT client's), or an opaque access or refresh token. An error means the
+// token could not be checked, never that it is inactive.
+func (o *OAuth) introspectToken(ctx context.Context, token string) (introspectionResponse, error) {
+	issuer := o.provider.Issuer()
+	switch {
+	case strings.HasPrefix(token, storage.APIKeyPrefix):
+		key, active, err := o.provider.IntrospectAPIKey(ctx, token)
+		if err != nil || !active {
+			return inactive, err
+		}
+		resp := introspectionResponse{
+			Active: true, Scope: key.Scopes, ClientID: key.ID, Subject: key.UserID, Org: key.OrgID,
+			IssuedAt: key.CreatedAt.Unix(), Issuer: issuer, TokenType: "Bearer", TokenUse: "api_key",
+			KeyID: key.ID, KeyName: key.Name,
+		}
+		if key.ExpiresAt != nil {
+			resp.ExpiresAt = key.ExpiresAt.Unix()
+		}
+		return resp, nil
+	case provider.LooksLikeJWT(token):
+		claims, err := o.provider.VerifyAccessJWT(token)
+		if err != nil {
+			return inactive, nil
+		}
+		if claims.KeyID == "" {
+			// A JWT client's access token has a row, like an opaque one.
+			return o.introspectStored(ctx, token, fosite.AccessToken)
+		}
+		if active, err := o.provider.APIKeyActive(ctx, claims.KeyID); err != nil || !active {
+			return inactive, err
+		}
+		return introspectionResponse{
+			Active: true, Scope: claims.Scope, ClientID: claims.ClientID, Subject: claims.Subject, Org: claims.Org,
+			ExpiresAt: claims.Expiry, IssuedAt: claims.IssuedAt, NotBefore: claims.NotBefore, Audience: claims.Audience,
+			Issuer: issuer, TokenType: "Bearer", TokenUse: string(fosite.AccessToken), KeyID: claims.KeyID,
+		}, nil
+	case strings.HasPrefix(token, provider.PrefixAccessToken):
+		return o.introspectStored(ctx, token, fosite.AccessToken)
+	case strings.HasPrefix(token, provider.PrefixRefreshToken):
+		return o.introspectStored(ctx, token, fosite.RefreshToken)
+	}
+	return inactive, nil
+}
+
+// introspectStored answers for a token fosite stored: an access or
+// refresh token of a grant.
+func (o *OAuth) introspectStored(ctx context.Context, token string, use fosite.TokenUse) (introspectionResponse, error) {
+	got, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, use, openid.NewDefaultSession())
+	if err != nil || got != use {
+		if errors.Is(err, storage.ErrUnavailable) {
+			return inactive, err
+		}
+		return inactive, nil
+	}
 	resp := introspectionResponse{
-		Active:   true,
-		Scope:    strings.Join(ar.GetGrantedScopes(), " "),
-		ClientID: ar.GetClient().GetID(),
-		Subject:  ar.GetSession().GetSubject(),
-		IssuedAt: ar.GetRequestedAt().Unix(),
-		Audience: ar.GetGrantedAudience(),
-		Issuer:   o.provider.Issuer(),
-		Org:      sessionOrg(ar.GetSession()),
-		TokenUse: string(use),
+		Active:    true,
+		Scope:     strings.Join(ar.GetGrantedScopes(), " "),
+		ClientID:  ar.GetClient().GetID(),
+		Subject:   ar.GetSession().GetSubject(),
+		IssuedAt:  ar.GetRequestedAt().Unix(),
+		NotBefore: ar.GetRequestedAt().Unix(),
+		Audience:  ar.GetGrantedAudience(),
+		Issuer:    o.provider.Issuer(),
+		Org:       sessionOrg(ar.GetSession()),
+		TokenType: "Bearer",
+		TokenUse:  string(use),
 	}
 	tokenType := fosite.AccessToken
-	resp.TokenType = "Bearer"
 	if use == fosite.RefreshToken {
-		tokenType = fosite.RefreshToken
-		resp.TokenType = "refresh_token"
+		tokenType, resp.TokenType = fosite.RefreshToken, "refresh_token"
 	}
 	if exp := ar.GetSession().GetExpiresAt(tokenType); !exp.IsZero() {
 		resp.ExpiresAt = exp.Unix()
 	}
-	resp.NotBefore = resp.IssuedAt
-	writeJSON(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 // revoke is the revocation endpoint (RFC 7009).

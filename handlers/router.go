@@ -33,6 +33,8 @@ type Options struct {
 	// X-Forwarded-Proto headers are believed.
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
+	// Usage counts uses of API keys for the dashboard; nil counts nothing.
+	Usage *storage.UsageCounter
 	// DemoClientID, when set, serves /demo/callback, the demo client's
 	// redirect URI (serve --demo).
 	DemoClientID string

@@ -31,6 +31,8 @@ type ClientSpec struct {
 	// PostLogoutRedirectURIs are where RP-initiated logout may send people
 	// back to; the same rules as redirect URIs apply.
 	PostLogoutRedirectURIs []string
+	// AccessTokenFormat is "opaque" (the default) or "jwt" (RFC 9068).
+	AccessTokenFormat string
 }
 
 // DefaultClientScopes are the scopes a client gets when none are asked for.
@@ -53,8 +55,8 @@ func NewClient(spec ClientSpec) (*storage.Client, string, error) {
 	}
 	grants = dedupe(grants)
 	for _, g := range grants {
-		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials {
-			problems = append(problems, fmt.Errorf("grant_type: %q is not supported (use authorization_code, refresh_token or client_credentials)", g))
+		if g != GrantAuthorizationCode && g != GrantRefreshToken && g != GrantClientCredentials && g != GrantTypeTokenExchange {
+			problems = append(problems, fmt.Errorf("grant_type: %q is not supported (use authorization_code, refresh_token, client_credentials or %s)", g, GrantTypeTokenExchange))
 		}
 	}
 	if slices.Contains(grants, GrantRefreshToken) && !slices.Contains(grants, GrantAuthorizationCode) {
@@ -83,6 +85,13 @@ func NewClient(spec ClientSpec) (*storage.Client, string, error) {
 			problems = append(problems, fmt.Errorf("redirect_uri: %w", err))
 		}
 	}
+	format := spec.AccessTokenFormat
+	if format == "" {
+		format = AccessTokenOpaque
+	}
+	if format != AccessTokenOpaque && format != AccessTokenJWT {
+		problems = append(problems, fmt.Errorf("access_token_format: %q is not supported (use opaque or jwt)", format))
+	}
 	logouts := dedupe(spec.PostLogoutRedirectURIs)
 	for _, u := range logouts {
 		if err := ValidateRedirectURI(u, spec.Public); err != nil {
@@ -102,6 +111,7 @@ func NewClient(spec ClientSpec) (*storage.Client, string, error) {
 		Public:       spec.Public,
 		FirstParty:   spec.FirstParty,
 
+		AccessTokenFormat:      format,
 		PostLogoutRedirectURIs: logouts,
 	}
 	if slices.Contains(grants, GrantAuthorizationCode) {

@@ -16,6 +16,12 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
+// Defaults for the API-key grant.
+const (
+	DefaultAPIAudience  = "https://api.ajrly.com"
+	DefaultAPIKeyJWTTTL = 15 * time.Minute
+)
+
 // Options configures the provider.
 type Options struct {
 	// Issuer is the OpenID Connect issuer URL, without a trailing slash.
@@ -27,18 +33,26 @@ type Options struct {
 	RefreshTokenTTL time.Duration
 	AuthCodeTTL     time.Duration
 	IDTokenTTL      time.Duration
-	Logger          *slog.Logger
+	// APIAudiences are the audiences JWT access tokens may be issued for;
+	// the first is the default (the API's base URL).
+	APIAudiences []string
+	// APIKeyJWTTTL is the lifetime of a JWT exchanged for an API key.
+	APIKeyJWTTTL time.Duration
+	// Usage counts uses of API keys; nil counts nothing.
+	Usage  UsageRecorder
+	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Provider is the composed OAuth 2.0 and OpenID Connect engine.
 type Provider struct {
-	oauth2 *fosite.Fosite
-	config *fositeConfig
-	store  *storage.Store
-	keys   *KeySet
-	opts   Options
+	oauth2  *fosite.Fosite
+	config  *fositeConfig
+	store   *storage.Store
+	apiKeys apiKeyFinder
+	keys    *KeySet
+	opts    Options
 	// IDTokens signs ID tokens (RS256).
 	idSigner *keySigner
 }
@@ -65,6 +79,12 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if len(opts.APIAudiences) == 0 {
+		opts.APIAudiences = []string{DefaultAPIAudience}
+	}
+	if opts.APIKeyJWTTTL <= 0 || opts.APIKeyJWTTTL > time.Hour {
+		opts.APIKeyJWTTTL = DefaultAPIKeyJWTTTL
 	}
 	hmacKey, err := DeriveKey(opts.Secret, PurposeTokenHMAC)
 	if err != nil {
@@ -101,11 +121,14 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 		},
 		tokenURLs: []string{tokenURL, opts.Issuer},
 	}
-	p := &Provider{config: cfg, store: store, keys: keys, opts: opts}
+	p := &Provider{config: cfg, store: store, apiKeys: store, keys: keys, opts: opts}
 	p.oauth2 = fosite.NewOAuth2Provider(store, cfg)
 	cfg.ClientAuthenticationStrategy = p.authenticateClient
 
-	strategy := &prefixedStrategy{oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg)}
+	strategy := &tokenStrategy{
+		prefixedStrategy: &prefixedStrategy{oauth2.NewHMACSHAStrategyUnPrefixed(&hmac.HMACStrategy{Config: cfg}, cfg)},
+		provider:         p,
+	}
 	p.idSigner = newKeySigner(keys, AlgRS256)
 	idStrategy := &openid.DefaultStrategy{Signer: p.idSigner, Config: cfg}
 	idHelper := &openid.IDTokenHandleHelper{IDTokenStrategy: idStrategy}
@@ -147,6 +170,7 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 		},
 		&oauth2.CoreValidator{CoreStrategy: strategy, CoreStorage: store, Config: cfg},
 		&oauth2.TokenRevocationHandler{TokenRevocationStorage: store, AccessTokenStrategy: strategy, RefreshTokenStrategy: strategy},
+		&APIKeyExchange{provider: p, keys: store, usage: opts.Usage},
 	}
 	for _, h := range handlers {
 		if ah, ok := h.(fosite.AuthorizeEndpointHandler); ok {

@@ -36,6 +36,9 @@ type Client struct {
 	FirstParty bool
 	// PostLogoutRedirectURIs are where RP-initiated logout may send people.
 	PostLogoutRedirectURIs Strings
+	// AccessTokenFormat is "opaque" (at_live_ tokens, checked by
+	// introspection) or "jwt" (RFC 9068 JWTs apps verify themselves).
+	AccessTokenFormat string
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
 }

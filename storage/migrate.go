@@ -23,6 +23,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", migration1},
 	{2, "organizations, first-party clients, logout URIs, sign-in throttling", migration2},
+	{3, "api keys, their daily usage, JWT access tokens for clients", migration3},
 }
 
 // SchemaVersion is the schema version this binary writes and expects.
@@ -285,3 +286,29 @@ CREATE TABLE login_throttles (
 	expires_at {ts} NOT NULL
 );
 CREATE INDEX login_throttles_expires_at_idx ON login_throttles (expires_at)`
+
+var migration3 = `
+CREATE TABLE api_keys (
+	id TEXT PRIMARY KEY,
+	org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	name TEXT NOT NULL,
+	digest TEXT NOT NULL,
+	prefix TEXT NOT NULL,
+	last4 TEXT NOT NULL,
+	scopes TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	expires_at {ts},
+	revoked_at {ts},
+	last_used_at {ts},
+	replaced_by TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX api_keys_digest_key ON api_keys (digest);
+CREATE INDEX api_keys_org_id_idx ON api_keys (org_id, created_at);
+CREATE TABLE api_key_usage (
+	key_id TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+	day TEXT NOT NULL,
+	requests {bigint} NOT NULL,
+	PRIMARY KEY (key_id, day)
+);
+ALTER TABLE clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque'`

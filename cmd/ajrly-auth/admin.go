@@ -265,6 +265,7 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 	scope := fs.String("scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
 	public := fs.Bool("public", false, "a public client (native or browser app): no secret, PKCE required")
 	firstParty := fs.Bool("first-party", false, "one of our own apps: people are not asked to consent")
+	format := fs.String("access-token-format", provider.AccessTokenOpaque, "`format` of access tokens: opaque (at_live_, checked by introspection) or jwt (RFC 9068, verified against the JWKS)")
 	var logouts listFlag
 	fs.Var(&logouts, "post-logout-redirect-uri", "where RP-initiated logout may send people back, a `URI` (repeat for several)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -281,6 +282,7 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 		FirstParty:   *firstParty,
 
 		PostLogoutRedirectURIs: logouts,
+		AccessTokenFormat:      *format,
 	})
 	if err != nil {
 		return usageError("clients create:\n%v", err)
@@ -302,6 +304,7 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 			"scope":                      strings.Join(client.Scopes, " "),
 			"token_endpoint_auth_method": client.TokenEndpointAuthMethod,
 			"first_party":                client.FirstParty,
+			"access_token_format":        client.AccessTokenFormat,
 			"post_logout_redirect_uris":  client.PostLogoutRedirectURIs,
 		}
 		if secret != "" {

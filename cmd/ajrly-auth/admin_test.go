@@ -368,6 +368,7 @@ func TestClients(t *testing.T) {
 			"scope":                      "read write",
 			"token_endpoint_auth_method": "client_secret_basic",
 			"first_party":                false,
+			"access_token_format":        "opaque",
 			"post_logout_redirect_uris":  []any{},
 		}, created); diff != "" {
 			t.Errorf("clients create --json (-want +got):\n%s", diff)

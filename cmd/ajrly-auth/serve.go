@@ -17,6 +17,9 @@ import (
 // janitorInterval is how often serve removes expired rows.
 const janitorInterval = 10 * time.Minute
 
+// usageFlushInterval is how often counted API key uses are written.
+const usageFlushInterval = 30 * time.Second
+
 func (c *cli) serve(ctx context.Context, args []string) error {
 	fs := c.newFlags("serve")
 	cfg, err := c.settings(fs, "[flags]", args)
@@ -51,6 +54,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 
+	usage := store.NewUsageCounter()
 	prov, err := provider.New(ctx, store, provider.Options{
 		Issuer:          cfg.Issuer,
 		Secret:          secret,
@@ -58,6 +62,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		RefreshTokenTTL: cfg.RefreshTokenTTL,
 		AuthCodeTTL:     cfg.AuthCodeTTL,
 		IDTokenTTL:      cfg.IDTokenTTL,
+		APIAudiences:    cfg.APIAudiences,
+		APIKeyJWTTTL:    cfg.APIKeyJWTTTL,
+		Usage:           usage,
 		Logger:          log,
 	})
 	if err != nil {
@@ -80,6 +87,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		SessionTTL:     cfg.SessionTTL,
 		TrustedProxies: cfg.TrustedProxyPrefixes(),
 		Logger:         log,
+		Usage:          usage,
 		DemoClientID:   demoClientIDIf(cfg.Demo),
 	})
 	if err != nil {
@@ -100,6 +108,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer stopBackground()
 	go prov.Keys().Run(bg, time.Minute)
 	go runJanitor(bg, store, log, janitorInterval)
+	go usage.Run(bg, usageFlushInterval, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -111,8 +120,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	// No request counts a key use any more: write what was counted.
+	stopBackground()
+	if err := usage.Flush(shutdownCtx); err != nil {
+		log.Error("flush api key usage at shutdown", "err", err, "lost", usage.Pending())
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
