@@ -32,7 +32,9 @@ type server struct {
 	Store    *storage.Store
 	Provider *provider.Provider
 	HTTP     *httptest.Server
-	logs     *syncBuffer
+	// Usage counts API key uses in memory; Flush writes them.
+	Usage *storage.UsageCounter
+	logs  *syncBuffer
 }
 
 // syncBuffer collects the server's log for a failing test.
@@ -77,7 +79,9 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: o.logLevel}))
 	hs := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + hs.Listener.Addr().String()
+	usage := store.NewUsageCounter()
 	prov, err := provider.New(ctx, store, provider.Options{
+		Usage:           usage,
 		Issuer:          issuer,
 		Secret:          testSecret,
 		AccessTokenTTL:  o.accessTTL,
@@ -99,13 +103,14 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 		CookieKey:  cookieKey,
 		SessionTTL: time.Hour,
 		Logger:     log,
+		Usage:      usage,
 	})
 	if err != nil {
 		t.Fatalf("router: %v", err)
 	}
 	hs.Config.Handler = router
 	hs.Start()
-	s := &server{URL: issuer, Store: store, Provider: prov, HTTP: hs, logs: logs}
+	s := &server{URL: issuer, Store: store, Provider: prov, HTTP: hs, Usage: usage, logs: logs}
 	t.Cleanup(func() {
 		hs.Close()
 		if t.Failed() {
