@@ -62,7 +62,7 @@ func NewAPIKey(spec APIKeySpec, now time.Time) (*storage.APIKey, string, error) 
 	}
 	for _, s := range scopes {
 		if !slices.Contains(allowed, s) {
-			problems = append(problems, fmt.Errorf("scope: %q is not a permission a %s can grant (allowed: %s)", s, orRole(spec.Role), strings.Join(allowed, " ")))
+			problems = append(problems, fmt.Errorf("scope: %q is not a permission %s can grant (allowed: %s)", s, roleWithArticle(spec.Role), strings.Join(allowed, " ")))
 		}
 	}
 	if spec.ExpiresAt != nil && !spec.ExpiresAt.After(now) {
@@ -88,11 +88,14 @@ func NewAPIKey(spec APIKeySpec, now time.Time) (*storage.APIKey, string, error) 
 	return k, secret, nil
 }
 
-func orRole(role string) string {
-	if role == "" {
-		return "non-member"
+func roleWithArticle(role string) string {
+	switch role {
+	case storage.RoleOwner, storage.RoleAdmin:
+		return "an " + role
+	case storage.RoleMember:
+		return "a member"
 	}
-	return role
+	return "someone outside the organization"
 }
 
 // ErrMalformedAPIKey is a presented key that cannot be one of ours.

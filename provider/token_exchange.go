@@ -77,7 +77,7 @@ func (h *APIKeyExchange) HandleTokenEndpointRequest(ctx context.Context, r fosit
 	if !h.CanHandleTokenEndpointRequest(ctx, r) {
 		return fosite.ErrUnknownRequest
 	}
-	client := r.GetClient()
+	client := authenticatedClient(r)
 	if client == nil && triedClientAuth(ctx, r) {
 		return fosite.ErrInvalidClient.WithHint("Client authentication failed; send no client credentials at all to use the API key alone.")
 	}
@@ -145,6 +145,15 @@ func (h *APIKeyExchange) HandleTokenEndpointRequest(ctx context.Context, r fosit
 	return nil
 }
 
+// authenticatedClient returns the client that authenticated, or nil: fosite
+// leaves an empty client in a request no client authenticated.
+func authenticatedClient(r fosite.AccessRequester) fosite.Client {
+	if c := r.GetClient(); c != nil && c.GetID() != "" {
+		return c
+	}
+	return nil
+}
+
 // triedClientAuth reports whether the request carried client credentials,
 // so that a failed client authentication is not taken for none at all.
 func triedClientAuth(ctx context.Context, r fosite.AccessRequester) bool {
@@ -166,7 +175,7 @@ func (h *APIKeyExchange) PopulateTokenEndpointResponse(ctx context.Context, r fo
 	keyID, _ := sess.IDTokenClaims().Extra[extraKeyID].(string)
 	org, _ := sess.IDTokenClaims().Extra[extraOrg].(string)
 	clientID := keyID // RFC 9068 wants a client_id; with no client, the key is the client
-	if c := r.GetClient(); c != nil {
+	if c := authenticatedClient(r); c != nil {
 		clientID = c.GetID()
 	}
 	now := h.provider.Now().UTC().Truncate(time.Second)

@@ -592,3 +592,76 @@ func TestDatabaseErrorsHideThePassword(t *testing.T) {
 		})
 	}
 }
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, db database) {
+		db.migrate(t)
+		wantCode(t, db.run(t, "users", "create", "--email", "owner@example.com", "--password", "owner-password-1", "--org", "Acme"), 0)
+		wantCode(t, db.run(t, "users", "create", "--email", "member@example.com", "--password", "member-password-1", "--org", "Acme"), 0)
+		wantCode(t, db.run(t, "users", "create", "--email", "loner@example.com", "--password", "loner-password-1"), 0)
+
+		r := db.run(t, "keys", "create", "--user", "owner@example.com", "--name", "CI deploys", "--scope", "read projects:write", "--json")
+		wantCode(t, r, 0)
+		var created map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &created); err != nil {
+			t.Fatalf("keys create --json: %v\n%s", err, r.stdout)
+		}
+		secret, _ := created["key"].(string)
+		id, _ := created["id"].(string)
+		if !strings.HasPrefix(secret, "sk_live_") || len(secret) != len("sk_live_")+43 || !strings.HasPrefix(id, "key_") {
+			t.Fatalf("created %v", created)
+		}
+		db.withStore(t, func(s *storage.Store) {
+			k, err := s.APIKeyByDigest(t.Context(), storage.DigestHex(secret))
+			if err != nil || k.ID != id || k.Scopes != "read projects:write" {
+				t.Fatalf("the printed key is not the stored one: %+v, %v", k, err)
+			}
+		})
+
+		r = db.run(t, "keys", "create", "--user", "owner@example.com", "--name", "expiring", "--scope", "read", "--expires-in", "720h")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "key: sk_live_", "shown only now")
+
+		r = db.run(t, "keys", "list")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, id, "CI deploys", secret[:12]+"…", "Acme", "owner@example.com", "active")
+		if strings.Contains(r.stdout, secret) {
+			t.Error("keys list shows the whole key")
+		}
+		wantCode(t, db.run(t, "keys", "list", "--org", "acme", "--json"), 0)
+
+		for _, tc := range []struct {
+			name string
+			args []string
+			code int
+			want string
+		}{
+			{"a member cannot grant billing:read", []string{"--user", "member@example.com", "--name", "x", "--scope", "billing:read"}, 2, "not a permission a member can grant"},
+			{"an unknown scope", []string{"--user", "owner@example.com", "--name", "x", "--scope", "admin"}, 2, `"admin"`},
+			{"no name", []string{"--user", "owner@example.com", "--scope", "read"}, 2, "--name is required"},
+			{"no scope", []string{"--user", "owner@example.com", "--name", "x"}, 2, "--scope is required"},
+			{"an unknown user", []string{"--user", "nobody@example.com", "--name", "x", "--scope", "read"}, 1, "no user has the email"},
+			{"a user without an organization", []string{"--user", "loner@example.com", "--name", "x", "--scope", "read"}, 1, "belongs to no organization"},
+			{"another organization", []string{"--user", "owner@example.com", "--org", "Globex", "--name", "x", "--scope", "read"}, 1, "not a member of an organization named"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := db.run(t, append([]string{"keys", "create"}, tc.args...)...)
+				wantCode(t, r, tc.code)
+				wantContains(t, "stderr", r.stderr, tc.want)
+				if strings.Contains(r.stdout, "sk_live_") {
+					t.Error("a refused command printed a key")
+				}
+			})
+		}
+
+		r = db.run(t, "keys", "revoke", id)
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "Revoked API key "+id)
+		wantContains(t, "stdout", db.run(t, "keys", "list").stdout, "revoked")
+		r = db.run(t, "keys", "revoke", id)
+		wantCode(t, r, 1)
+		wantContains(t, "stderr", r.stderr, "no active API key has the id")
+		wantCode(t, db.run(t, "keys", "revoke"), 2)
+	})
+}

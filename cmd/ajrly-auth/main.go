@@ -42,6 +42,9 @@ Usage:
                             [--public] [--first-party] [--post-logout-redirect-uri U] [--json]
   ajrly-auth clients list [--json]
   ajrly-auth clients delete ID
+  ajrly-auth keys create --user EMAIL --name N --scope "..." [--org NAME] [--expires-in 720h] [--json]
+  ajrly-auth keys list [--org NAME] [--json]
+  ajrly-auth keys revoke KEY_ID
 
 Every command takes the settings flags (--dsn, --config, ...); run
 "ajrly-auth serve -h" to list them. Each has an AJRLY_* environment variable.
@@ -78,6 +81,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		err = c.clients(ctx, rest)
 	case "orgs":
 		err = c.orgs(ctx, rest)
+	case "keys":
+		err = c.keys(ctx, rest)
 	case "help":
 		fmt.Fprint(c.stdout, usage)
 		return 0
