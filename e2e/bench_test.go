@@ -151,6 +151,55 @@ func BenchmarkIntrospection(b *testing.B) {
 	})
 }
 
+// BenchmarkTokenAPIKeyExchange trades sk_live_ keys (a pool, cycled) for
+// ES256 JWTs with no client authentication: one indexed lookup of the key
+// by digest, one signature, no write (uses are counted in memory).
+func BenchmarkTokenAPIKeyExchange(b *testing.B) {
+	forEachBenchServer(b, func(b *testing.B, s *server) {
+		bodies := apiKeyPool(b, s, func(secret string) string { return exchangeForm(secret).Encode() })
+		p := poster{url: s.URL + "/token"}
+		var n atomic.Int64
+		load{
+			client:   newBenchClient(b),
+			next:     func() *http.Request { return p.request(bodies[(n.Add(1)-1)%int64(len(bodies))]) },
+			want:     `"issued_token_type"`,
+			postgres: s.Store.Dialect() == "postgres",
+		}.run(b)
+	})
+}
+
+// BenchmarkIntrospectionAPIKey is a resource server introspecting sk_live_
+// keys (a pool, cycled) with client_secret_basic.
+func BenchmarkIntrospectionAPIKey(b *testing.B) {
+	forEachBenchServer(b, func(b *testing.B, s *server) {
+		bodies := apiKeyPool(b, s, func(secret string) string { return url.Values{"token": {secret}}.Encode() })
+		rsID, rsSecret := s.resourceServer(b)
+		p := newPoster(s.URL+"/introspect", rsID, rsSecret)
+		var n atomic.Int64
+		load{
+			client:   newBenchClient(b),
+			next:     func() *http.Request { return p.request(bodies[(n.Add(1)-1)%int64(len(bodies))]) },
+			want:     `"token_use":"api_key"`,
+			postgres: s.Store.Dialect() == "postgres",
+		}.run(b)
+	})
+}
+
+// apiKeyPool creates apiKeyPoolSize keys and returns a request body for each.
+func apiKeyPool(b *testing.B, s *server, body func(secret string) string) []string {
+	b.Helper()
+	owner := s.newKeyOwner(b, "bench@example.com")
+	bodies := make([]string, apiKeyPoolSize)
+	for i := range bodies {
+		_, secret := s.newAPIKey(b, owner, "read projects:write", nil)
+		bodies[i] = body(secret)
+	}
+	return bodies
+}
+
+// apiKeyPoolSize is how many keys the API-key benchmarks cycle through.
+const apiKeyPoolSize = 100
+
 // BenchmarkLoadGenerator prices the load generator: the same clients
 // against a bare handler that parses the form and answers a token-sized
 // JSON body. Its CPU per request is the floor of net/http on both ends
@@ -211,9 +260,9 @@ func newPoster(endpoint, clientID, secret string) poster {
 
 func (p poster) request(body string) *http.Request {
 	req, _ := http.NewRequest(http.MethodPost, p.url, strings.NewReader(body))
-	req.Header = http.Header{
-		"Content-Type":  {"application/x-www-form-urlencoded"},
-		"Authorization": {p.auth},
+	req.Header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	if p.auth != "" {
+		req.Header["Authorization"] = []string{p.auth}
 	}
 	return req
 }

@@ -23,7 +23,7 @@ type keyOwner struct {
 	org  *storage.Organization
 }
 
-func (s *server) newKeyOwner(t *testing.T, email string) keyOwner {
+func (s *server) newKeyOwner(t testing.TB, email string) keyOwner {
 	t.Helper()
 	u, org, err := s.Store.SignUp(context.Background(), email, "Key Owner", "a long enough password", "Org of "+email)
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *server) newKeyOwner(t *testing.T, email string) keyOwner {
 
 // newAPIKey creates a key with scopes (and an expiry when exp is non-nil)
 // and returns it with its secret.
-func (s *server) newAPIKey(t *testing.T, o keyOwner, scopes string, exp *time.Time) (*storage.APIKey, string) {
+func (s *server) newAPIKey(t testing.TB, o keyOwner, scopes string, exp *time.Time) (*storage.APIKey, string) {
 	t.Helper()
 	k, secret, err := provider.NewAPIKey(provider.APIKeySpec{OrgID: o.org.ID, UserID: o.user.ID, Role: storage.RoleOwner,
 		Name: "test key", Scopes: strings.Fields(scopes)}, time.Now())
