@@ -85,7 +85,7 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	case "private_key_jwt":
 		return nil, fosite.ErrInvalidClient.WithHint("This client authenticates with private_key_jwt; send a client_assertion.")
 	}
-	if secret == "" || !storage.DigestEqual(client.SecretDigest, secret) {
+	if secret == "" || !client.SecretMatches(secret, p.Now()) {
 		return nil, fosite.ErrInvalidClient.WithHint("Unknown client or wrong client secret.")
 	}
 	return client, nil

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
+	"gorm.io/gorm"
 )
 
 var (
@@ -39,8 +41,28 @@ type Client struct {
 	// AccessTokenFormat is "opaque" (at_live_ tokens, checked by
 	// introspection) or "jwt" (RFC 9068 JWTs apps verify themselves).
 	AccessTokenFormat string
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	// OrgID is the organization that registered the client in the
+	// developer dashboard ("" for clients of the command line and of open
+	// registration).
+	OrgID string
+	// Metadata is the rest of the registration (RFC 7591 §2): links,
+	// logo, contacts.
+	Metadata ClientMetadata
+	// JWKS (a JSON Web Key Set) or JWKSURI hold the client's public keys
+	// for private_key_jwt; TokenEndpointAuthSigningAlg is the algorithm its
+	// assertions must use.
+	JWKS                        string `gorm:"column:jwks"`
+	JWKSURI                     string `gorm:"column:jwks_uri"`
+	TokenEndpointAuthSigningAlg string
+	// RegistrationTokenDigest is the SHA-256 (hex) of the registration
+	// access token of RFC 7592; empty for clients not registered by API.
+	RegistrationTokenDigest string
+	// RotatedSecrets are former secrets still accepted until they expire.
+	RotatedSecrets RotatedSecrets
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+
+	jwks *jose.JSONWebKeySet // JWKS parsed, by AfterFind or SetJWKS
 }
 
 // TableName is the clients table.
@@ -70,14 +92,34 @@ func (c *Client) IsPublic() bool { return c.Public }
 // GetAudience returns the audiences the client may request.
 func (c *Client) GetAudience() fosite.Arguments { return fosite.Arguments(c.Audience) }
 
-// GetRequestURIs returns the pre-registered request_uri values (none yet).
-func (c *Client) GetRequestURIs() []string { return nil }
+// GetRequestURIs returns the pre-registered request_uri values.
+func (c *Client) GetRequestURIs() []string { return c.Metadata.RequestURIs }
 
-// GetJSONWebKeys returns the client's registered keys (none yet).
-func (c *Client) GetJSONWebKeys() *jose.JSONWebKeySet { return nil }
+// GetJSONWebKeys returns the client's registered keys, or nil.
+func (c *Client) GetJSONWebKeys() *jose.JSONWebKeySet { return c.jwks }
 
-// GetJSONWebKeysURI returns the client's JWKS URI (none yet).
-func (c *Client) GetJSONWebKeysURI() string { return "" }
+// GetJSONWebKeysURI returns where the client publishes its keys, or "".
+func (c *Client) GetJSONWebKeysURI() string { return c.JWKSURI }
+
+// SetJWKS sets the client's key set from its JSON, which must parse.
+func (c *Client) SetJWKS(raw string) error {
+	if raw == "" {
+		c.JWKS, c.jwks = "", nil
+		return nil
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal([]byte(raw), &set); err != nil {
+		return fmt.Errorf("jwks: %w", err)
+	}
+	c.JWKS, c.jwks = raw, &set
+	return nil
+}
+
+// AfterFind parses the stored key set once, when the row is read, so that
+// authenticating with private_key_jwt does not parse it again.
+func (c *Client) AfterFind(*gorm.DB) error {
+	return c.SetJWKS(c.JWKS)
+}
 
 // GetRequestObjectSigningAlgorithm returns the algorithm of request objects.
 func (c *Client) GetRequestObjectSigningAlgorithm() string { return "RS256" }
@@ -85,8 +127,106 @@ func (c *Client) GetRequestObjectSigningAlgorithm() string { return "RS256" }
 // GetTokenEndpointAuthMethod returns how the client authenticates.
 func (c *Client) GetTokenEndpointAuthMethod() string { return c.TokenEndpointAuthMethod }
 
-// GetTokenEndpointAuthSigningAlgorithm returns the algorithm of client assertions.
-func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string { return "RS256" }
+// GetTokenEndpointAuthSigningAlgorithm returns the algorithm client
+// assertions must use (RS256 unless registered otherwise).
+func (c *Client) GetTokenEndpointAuthSigningAlgorithm() string {
+	if c.TokenEndpointAuthSigningAlg == "" {
+		return "RS256"
+	}
+	return c.TokenEndpointAuthSigningAlg
+}
+
+// SecretMatches reports whether secret is the client's secret, or a former
+// one still inside its grace period at now; it compares in constant time.
+func (c *Client) SecretMatches(secret string, now time.Time) bool {
+	ok := DigestEqual(c.SecretDigest, secret)
+	for _, r := range c.RotatedSecrets {
+		if now.Before(r.ExpiresAt) && r.Matches(secret) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// ClientMetadata is the part of a client's registration (RFC 7591 §2,
+// OpenID Connect Dynamic Registration) kept as one JSON document.
+type ClientMetadata struct {
+	LogoURI    string   `json:"logo_uri,omitempty"`
+	ClientURI  string   `json:"client_uri,omitempty"`
+	PolicyURI  string   `json:"policy_uri,omitempty"`
+	TOSURI     string   `json:"tos_uri,omitempty"`
+	Contacts   []string `json:"contacts,omitempty"`
+	SoftwareID string   `json:"software_id,omitempty"`
+	// SoftwareVersion is the version of the client software.
+	SoftwareVersion string `json:"software_version,omitempty"`
+	// RequestURIs are the request_uri values the client pre-registered.
+	RequestURIs []string `json:"request_uris,omitempty"`
+	// Extra keeps registered metadata the server does not act on, so a
+	// client reading its registration back gets what it sent.
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
+// Value encodes the metadata as JSON.
+func (m ClientMetadata) Value() (driver.Value, error) {
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// Scan decodes the JSON metadata.
+func (m *ClientMetadata) Scan(src any) error {
+	b, err := scanBytes(src)
+	if err != nil || len(b) == 0 {
+		*m = ClientMetadata{}
+		return err
+	}
+	return json.Unmarshal(b, m)
+}
+
+// RotatedSecret is a former client secret, accepted until ExpiresAt.
+type RotatedSecret struct {
+	Digest    string    `json:"digest"` // hex SHA-256
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Matches reports whether secret is this former secret.
+func (r RotatedSecret) Matches(secret string) bool {
+	raw, err := hex.DecodeString(r.Digest)
+	return err == nil && DigestEqual(raw, secret)
+}
+
+// RotatedSecrets is a client's former secrets, stored as JSON.
+type RotatedSecrets []RotatedSecret
+
+// Value encodes the list as JSON.
+func (l RotatedSecrets) Value() (driver.Value, error) {
+	if l == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal([]RotatedSecret(l))
+	return string(b), err
+}
+
+// Scan decodes the JSON list.
+func (l *RotatedSecrets) Scan(src any) error {
+	b, err := scanBytes(src)
+	if err != nil || len(b) == 0 {
+		*l = nil
+		return err
+	}
+	return json.Unmarshal(b, (*[]RotatedSecret)(l))
+}
+
+func scanBytes(src any) ([]byte, error) {
+	switch v := src.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		return []byte(v), nil
+	case []byte:
+		return v, nil
+	}
+	return nil, fmt.Errorf("scan: unsupported type %T", src)
+}
 
 // Strings is a list of strings stored as a JSON array, the same on SQLite
 // and PostgreSQL.
@@ -103,17 +243,10 @@ func (l Strings) Value() (driver.Value, error) {
 
 // Scan decodes a JSON array.
 func (l *Strings) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case nil:
+	b, err := scanBytes(src)
+	if err != nil || b == nil {
 		*l = nil
-		return nil
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		return fmt.Errorf("scan Strings: unsupported type %T", src)
+		return err
 	}
 	var out []string
 	if err := json.Unmarshal(b, &out); err != nil {

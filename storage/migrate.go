@@ -24,6 +24,7 @@ var migrations = []migration{
 	{1, "initial schema", migration1},
 	{2, "organizations, first-party clients, logout URIs, sign-in throttling", migration2},
 	{3, "api keys, their daily usage, JWT access tokens for clients", migration3},
+	{4, "dynamic client registration: client metadata, keys, rotated secrets, initial access tokens", migration4},
 }
 
 // SchemaVersion is the schema version this binary writes and expects.
@@ -312,3 +313,23 @@ CREATE TABLE api_key_usage (
 	PRIMARY KEY (key_id, day)
 );
 ALTER TABLE clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque'`
+
+var migration4 = `
+ALTER TABLE clients ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE clients ADD COLUMN jwks TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN token_endpoint_auth_signing_alg TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN registration_token_digest TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN rotated_secrets TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX clients_org_id_idx ON clients (org_id);
+CREATE TABLE initial_access_tokens (
+	id TEXT PRIMARY KEY,
+	digest TEXT NOT NULL,
+	org_id TEXT NOT NULL DEFAULT '',
+	created_by TEXT NOT NULL DEFAULT '',
+	created_at {ts} NOT NULL,
+	expires_at {ts},
+	revoked_at {ts}
+);
+CREATE UNIQUE INDEX initial_access_tokens_digest_key ON initial_access_tokens (digest)`
