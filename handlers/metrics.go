@@ -17,6 +17,7 @@ var routes = map[string]bool{
 	"/authorize": true, "/token": true, "/introspect": true, "/revoke": true, "/userinfo": true,
 	"/login": true, "/signup": true, "/consent": true, "/logout": true, "/": true,
 	"/settings/apps": true, "/settings/apps/revoke": true,
+	"/settings/api-keys": true, "/settings/api-keys/org": true,
 	"/.well-known/openid-configuration": true, "/.well-known/jwks.json": true,
 	"/health/alive": true, "/health/ready": true, "/metrics": true,
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -42,7 +43,8 @@ func TestPagesRender(t *testing.T) {
 			Apps: []connectedApp{{ConnectedApp: storage.ConnectedApp{Consent: storage.Consent{ID: "cns_1", ClientID: "cl_1", Remember: true},
 				ClientName: "Example <App>", OrgName: "Acme"}, When: "1 December 2026",
 				Scopes: []provider.Scope{provider.DescribeScope("openid"), provider.DescribeScope("read")}}}},
-		"error": errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
+		"apikeys": apiKeysGoldenPage(base("API keys", user), user),
+		"error":   errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
 		"home": homePage{basePage: base("Your account", user), Orgs: []storage.MemberOrg{
 			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}},
 		"logout": logoutPage{basePage: base("Sign out", user), ClientName: "Example App", ClientID: "cl_1",
@@ -79,6 +81,69 @@ func TestPagesRender(t *testing.T) {
 			}
 		})
 	}
+}
+
+// apiKeysGoldenPage is an owner's list of keys in every state, right after
+// rotating one: its new secret is shown once.
+func apiKeysGoldenPage(b basePage, me *storage.User) apiKeysPage {
+	now := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
+	at := func(s string) *time.Time {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			panic(err)
+		}
+		return &t
+	}
+	days := usageWindow(now)
+	busy := map[string]int64{}
+	for i, d := range days {
+		if i%7 != 5 {
+			busy[storage.UsageDay(d)] = int64(40 + (i*37)%90)
+		}
+	}
+	busy[storage.UsageDay(now)] = 1234 // a busy day: the others scale to it
+	keys := []struct {
+		key     storage.APIKey
+		creator string
+		usage   map[string]int64
+	}{
+		{storage.APIKey{ID: "key_new", Name: "Production server", Prefix: "Zx9q", Last4: "f00d", Scopes: "projects:read projects:write",
+			UserID: me.ID, CreatedAt: now}, "you", nil},
+		{storage.APIKey{ID: "key_old", Name: "Production server", Prefix: "Ab3d", Last4: "9wXy", Scopes: "projects:read projects:write",
+			UserID: me.ID, CreatedAt: *at("2026-09-01T08:00:00Z"), LastUsedAt: at("2026-12-15T09:58:00Z"),
+			ExpiresAt: at("2026-12-16T10:00:00Z"), ReplacedBy: "key_new"}, "you", busy},
+		{storage.APIKey{ID: "key_ci", Name: "CI deploys", Prefix: "Qr7T", Last4: "00aB", Scopes: "read write",
+			UserID: "usr_2", CreatedAt: *at("2026-11-20T12:00:00Z"), ExpiresAt: at("2027-03-01T00:00:00Z"),
+			LastUsedAt: at("2026-12-14T22:10:00Z")}, "Bob", map[string]int64{storage.UsageDay(now.AddDate(0, 0, -1)): 1}},
+		{storage.APIKey{ID: "key_bill", Name: "Billing <App> export", Prefix: "Mm2k", Last4: "Lp0o", Scopes: "billing:read",
+			UserID: "usr_3", CreatedAt: *at("2026-01-05T12:00:00Z"), RevokedAt: at("2026-12-01T09:00:00Z")}, "carol@example.com", nil},
+		{storage.APIKey{ID: "key_trial", Name: "Trial integration", Prefix: "Tt1a", Last4: "zZ9Z", Scopes: "team:manage",
+			UserID: me.ID, CreatedAt: *at("2026-10-01T12:00:00Z"), ExpiresAt: at("2026-11-01T12:00:00Z")}, "you", nil},
+	}
+	p := apiKeysPage{
+		basePage: b,
+		Org:      &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+		Orgs: []storage.MemberOrg{
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+			{Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}, Role: storage.RoleMember},
+		},
+		ManageAll: true,
+		NewKey: &oneTimeKey{Name: "Production server", Hint: "sk_live_Zx9q…f00d", Secret: "sk_live_Zx9qExampleExampleExampleExampleExamf00d",
+			OldKey: "The old key sk_live_Ab3d…9wXy keeps working until 16 Dec 2026 10:00 UTC."},
+		Form:     newKeyForm(storage.RoleOwner, nil, "never"),
+		Expiries: options(expiryChoices, "never"),
+		Graces:   options(graceChoices, "1h"),
+	}
+	for _, k := range keys {
+		row := newKeyRow(&k.key, now)
+		row.CreatedBy, row.CreatorEmail = k.creator, k.creator+"@example.com"
+		if k.key.UserID == me.ID {
+			row.CreatorEmail = me.Email
+		}
+		row.Usage = newUsageChart(days, k.usage)
+		p.Keys = append(p.Keys, row)
+	}
+	return p
 }
 
 func TestLocalPath(t *testing.T) {
