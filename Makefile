@@ -39,5 +39,13 @@ fmt-check:
 bench:
 	$(GO) test ./e2e -run '^$$' -bench . -benchtime=3s -count=1
 
+## example-api: build and start the example resource server (cmd/example-api) on 127.0.0.1:8081, against
+## the provider at AJRLY_ISSUER (default http://127.0.0.1:8080); set AJRLY_API_CLIENT_ID and
+## AJRLY_API_CLIENT_SECRET to a confidential client's (see README, "API keys and the example API")
+.PHONY: example-api
+example-api:
+	$(GO) build -o bin/example-api ./cmd/example-api
+	./bin/example-api
+
 clean:
 	rm -rf bin

@@ -85,7 +85,11 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.SetTokenType("Bearer")
 	if exp := ar.GetSession().GetExpiresAt(fosite.AccessToken); !exp.IsZero() {
-		resp.SetExpiresIn(expiresIn(o.provider.AccessTokenTTL(), exp.Sub(o.provider.Now())))
+		ttl := o.provider.AccessTokenTTL()
+		if ar.GetGrantTypes().ExactOne(provider.GrantTypeTokenExchange) {
+			ttl = o.provider.APIKeyJWTTTL()
+		}
+		resp.SetExpiresIn(expiresIn(ttl, exp.Sub(o.provider.Now())))
 	}
 	oauth2.WriteAccessResponse(ctx, w, ar, resp)
 }

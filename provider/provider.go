@@ -226,6 +226,9 @@ func (p *Provider) Issuer() string { return p.opts.Issuer }
 // AccessTokenTTL returns the configured access token lifetime.
 func (p *Provider) AccessTokenTTL() time.Duration { return p.opts.AccessTokenTTL }
 
+// APIKeyJWTTTL returns the lifetime of JWTs exchanged for API keys.
+func (p *Provider) APIKeyJWTTTL() time.Duration { return p.opts.APIKeyJWTTTL }
+
 // Now returns the provider's clock.
 func (p *Provider) Now() time.Time { return p.opts.Now() }
 

@@ -36,7 +36,8 @@ func (c *cli) keys(ctx context.Context, args []string) error {
 		} else if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "Revoked API key %s: it, and every JWT exchanged for it, stop working now.\n", id)
+		fmt.Fprintf(c.stdout, "Revoked API key %s: it stops working now. JWTs exchanged for it are inactive at introspection;\n"+
+			"APIs that verify JWTs themselves accept them until they expire (api_key_jwt_ttl, 15 minutes by default).\n", id)
 		return nil
 	}
 	return usageError("unknown keys subcommand %q (use create, list or revoke)", args[0])
