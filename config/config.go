@@ -66,6 +66,13 @@ type Config struct {
 	// APIKeyJWTTTL is the lifetime of a JWT exchanged for an API key.
 	APIKeyJWTTTL time.Duration
 
+	// RegistrationMode is how /register admits clients: open, token (an
+	// initial access token is needed) or off.
+	RegistrationMode string
+	// RegistrationAllowFirstParty lets organization owners register
+	// first-party apps in the developer dashboard.
+	RegistrationAllowFirstParty bool
+
 	// TrustedProxies lists, as given, the CIDRs or IPs of the load balancers
 	// whose X-Forwarded-For and X-Forwarded-Proto headers are trusted. Use
 	// TrustedProxyPrefixes for the parsed form.
@@ -76,21 +83,22 @@ type Config struct {
 // 127.0.0.1:8080 with a SQLite database in the working directory.
 func Default() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		Issuer:          "http://127.0.0.1:8080",
-		DSN:             "sqlite://ajrly.db",
-		AccessTokenTTL:  time.Hour,
-		RefreshTokenTTL: 720 * time.Hour,
-		AuthCodeTTL:     10 * time.Minute,
-		IDTokenTTL:      time.Hour,
-		SessionTTL:      168 * time.Hour,
-		APIAudiences:    []string{"https://api.ajrly.com"},
-		APIKeyJWTTTL:    15 * time.Minute,
-		ClientCacheTTL:  5 * time.Second,
-		ShutdownTimeout: 15 * time.Second,
-		AutoMigrate:     true,
-		LogLevel:        "info",
-		LogFormat:       "text",
+		Addr:             "127.0.0.1:8080",
+		Issuer:           "http://127.0.0.1:8080",
+		DSN:              "sqlite://ajrly.db",
+		AccessTokenTTL:   time.Hour,
+		RefreshTokenTTL:  720 * time.Hour,
+		AuthCodeTTL:      10 * time.Minute,
+		IDTokenTTL:       time.Hour,
+		SessionTTL:       168 * time.Hour,
+		APIAudiences:     []string{"https://api.ajrly.com"},
+		APIKeyJWTTTL:     15 * time.Minute,
+		RegistrationMode: "token",
+		ClientCacheTTL:   5 * time.Second,
+		ShutdownTimeout:  15 * time.Second,
+		AutoMigrate:      true,
+		LogLevel:         "info",
+		LogFormat:        "text",
 	}
 }
 
@@ -200,6 +208,9 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(a); err != nil || u.Scheme == "" || u.Host == "" {
 			bad("api_audiences", "%q is not an absolute URL like https://api.example.com", a)
 		}
+	}
+	if c.RegistrationMode != "open" && c.RegistrationMode != "token" && c.RegistrationMode != "off" {
+		bad("registration.mode", "must be open, token or off, got %q", c.RegistrationMode)
 	}
 	if c.APIKeyJWTTTL < time.Minute || c.APIKeyJWTTTL > time.Hour {
 		bad("api_key_jwt_ttl", "must be between 1m and 1h, got %s", c.APIKeyJWTTTL)

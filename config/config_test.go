@@ -261,6 +261,11 @@ func TestValidate(t *testing.T) {
 			want:   []string{`api_audiences: "api" is not an absolute URL`},
 		},
 		{
+			name:   "an unknown registration mode is an error",
+			change: func(c *config.Config) { c.RegistrationMode = "anyone" },
+			want:   []string{`registration.mode: must be open, token or off, got "anyone"`},
+		},
+		{
 			name:   "no api audience is an error",
 			change: func(c *config.Config) { c.APIAudiences = nil },
 			want:   []string{"api_audiences: needs at least one API URL"},
@@ -767,12 +772,14 @@ func TestFlags(t *testing.T) {
 		}
 		// Every flag but --config is a setting shown under its YAML key.
 		key := strings.ReplaceAll(f.Name, "-", "_")
-		if f.Name != "config" && !strings.Contains(config.Default().String(), key+"=") {
+		nested := strings.Replace(key, "_", ".", 1) // registration-mode is registration.mode
+		shown := config.Default().String()
+		if f.Name != "config" && !strings.Contains(shown, key+"=") && !strings.Contains(shown, nested+"=") {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 20 {
-		t.Errorf("%d flags, want 20 (--config and 19 settings)", count)
+	if count != 22 {
+		t.Errorf("%d flags, want 22 (--config and 21 settings)", count)
 	}
 
 	var help bytes.Buffer

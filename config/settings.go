@@ -127,6 +127,16 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.APIKeyJWTTTL },
 	},
 	{
+		key: "registration.mode", env: "AJRLY_REGISTRATION_MODE", flag: "registration-mode",
+		usage: "dynamic client registration at /register: open, token (an initial access token is needed) or off (`mode`)",
+		field: func(c *Config) any { return &c.RegistrationMode },
+	},
+	{
+		key: "registration.allow_first_party", env: "AJRLY_REGISTRATION_ALLOW_FIRST_PARTY", flag: "registration-allow-first-party",
+		usage: "let organization owners register first-party apps (no consent page) in the developer dashboard",
+		field: func(c *Config) any { return &c.RegistrationAllowFirstParty },
+	},
+	{
 		key: "trusted_proxies", env: "AJRLY_TRUSTED_PROXIES", flag: "trusted-proxies",
 		usage: "comma-separated `CIDRs` or IPs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are trusted",
 		field: func(c *Config) any { return &c.TrustedProxies },

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -627,4 +628,44 @@ func TestTheKeysPageWorksInOneOrganization(t *testing.T) {
 			t.Errorf("creating a key in no organization: status %d, want 403", p.status)
 		}
 	})
+}
+
+// A new key's form answers with a redirect, so reloading the page that
+// shows the key neither shows it again nor posts the form a second time
+// (which would make a second key).
+func TestCreatingAnAPIKeyRedirectsSoAReloadMakesNoSecondKey(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, storagetest.Backends()[0])
+	owner := s.newKeyOwner(t, "owner@example.com")
+	ui := s.openAPIKeys(t, "owner@example.com")
+
+	// The answer to the form itself, not followed.
+	req, _ := http.NewRequest(http.MethodPost, s.URL+keysPath, strings.NewReader(url.Values{
+		"csrf_token": {ui.csrf}, "name": {"CI deploys"}, "expires": {"never"}, "scope": {"read"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	noFollow := *ui.a.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != keysPath || strings.Contains(string(body), "sk_live_") {
+		t.Fatalf("the form answered %d, Location %q, want a redirect to %s with no key in it", resp.StatusCode, resp.Header.Get("Location"), keysPath)
+	}
+	secret := shownSecret(t, ui.list()) // shown once, by the page the redirect leads to
+	if again := ui.list(); strings.Contains(again.body, secret[8:]) {
+		t.Fatal("the key is shown again after a reload")
+	}
+	keys, err := s.Store.ListAPIKeys(t.Context(), owner.org.ID, "")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("%d keys after one creation and two page loads (%v)", len(keys), err)
+	}
+	// The cookie that carried it is sealed, bound to the person, and gone.
+	for _, c := range ui.a.client.Jar.Cookies(resp.Request.URL) {
+		if strings.Contains(c.Name, "reveal") {
+			t.Errorf("the reveal cookie is still set after the key was shown")
+		}
+	}
 }

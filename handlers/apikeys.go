@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,6 +45,8 @@ type APIKeys struct {
 	// usage, when set, is flushed before the page reads usage, so that it
 	// shows the requests of the last moments too.
 	usage *storage.UsageCounter
+	// revealKey seals a new key on its way to being shown once.
+	revealKey []byte
 }
 
 const apiKeysPath = "/settings/api-keys"
@@ -115,6 +119,8 @@ type oneTimeKey struct {
 	Name, Hint, Secret string
 	// OldKey says what became of the key this one replaced, after a rotation.
 	OldKey string
+	// Expires is when the sealed cookie carrying it stops being shown (Unix).
+	Expires int64
 }
 
 // keyForm is the create form as typed, with what is wrong with it.
@@ -409,6 +415,7 @@ func (a *APIKeys) list(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Query().Get("switched") == "1" && p.Org != nil:
 		p.Notice = "You are now working in " + p.Org.Name + "."
 	}
+	p.NewKey = a.revealed(w, r, ws)
 	a.render(w, r, http.StatusOK, p)
 }
 
@@ -466,27 +473,70 @@ func (a *APIKeys) create(w http.ResponseWriter, r *http.Request) {
 			problems[field] = append(problems[field], msgs...)
 		}
 	}
-	if len(problems) == 0 {
-		if err := a.store.CreateAPIKey(ctx, key); err != nil {
-			a.rt.serverErrorPage(w, r, "create api key", err)
+	if len(problems) > 0 {
+		p, err := a.page(w, r, ws)
+		if err != nil {
+			a.rt.serverErrorPage(w, r, "list api keys", err)
 			return
 		}
-		a.rt.log.InfoContext(ctx, "api key created", "request_id", RequestID(ctx), "user_id", ws.user.ID, "org_id", ws.org.ID, "key_id", key.ID, "scopes", key.Scopes)
-	}
-	p, err := a.page(w, r, ws)
-	if err != nil {
-		a.rt.serverErrorPage(w, r, "list api keys", err)
-		return
-	}
-	if len(problems) > 0 {
 		p.Form = newKeyForm(ws.org.Role, scopes, expires)
 		p.Form.Name, p.Form.Errors = name, problems
 		p.Expiries = options(expiryChoices, expires)
 		a.render(w, r, status, p)
 		return
 	}
-	p.NewKey = &oneTimeKey{Name: key.Name, Hint: key.Hint(), Secret: secret}
-	a.render(w, r, http.StatusOK, p)
+	if err := a.store.CreateAPIKey(ctx, key); err != nil {
+		a.rt.serverErrorPage(w, r, "create api key", err)
+		return
+	}
+	a.rt.log.InfoContext(ctx, "api key created", "request_id", RequestID(ctx), "user_id", ws.user.ID, "org_id", ws.org.ID, "key_id", key.ID, "scopes", key.Scopes)
+	a.showOnce(w, r, ws, oneTimeKey{Name: key.Name, Hint: key.Hint(), Secret: secret})
+}
+
+// revealCookie carries a key just made to the page that shows it once.
+const revealCookie = "ajrly_reveal"
+
+// showOnce sends the browser to the list, which shows k once. The secret
+// travels in a short-lived cookie sealed under a key of the server's and
+// bound to the person, and the list deletes the cookie as it shows it: a
+// reload shows nothing, and, since the form answered with a redirect, it
+// does not post the form again (which would make a second key).
+func (a *APIKeys) showOnce(w http.ResponseWriter, r *http.Request, ws *workspace, k oneTimeKey) {
+	k.Expires = a.now().Add(2 * time.Minute).Unix()
+	plain, err := json.Marshal(k)
+	if err == nil {
+		var sealed []byte
+		if sealed, err = provider.Seal(a.revealKey, plain, []byte(ws.user.ID)); err == nil {
+			a.rt.setCookie(w, revealCookie, base64.RawURLEncoding.EncodeToString(sealed), 120)
+		}
+	}
+	if err != nil {
+		a.rt.serverErrorPage(w, r, "show api key", err)
+		return
+	}
+	http.Redirect(w, r, a.rt.base+apiKeysPath, http.StatusSeeOther)
+}
+
+// revealed returns the key a create or rotate just made, once.
+func (a *APIKeys) revealed(w http.ResponseWriter, r *http.Request, ws *workspace) *oneTimeKey {
+	raw := a.rt.cookie(r, revealCookie)
+	if raw == "" {
+		return nil
+	}
+	a.rt.setCookie(w, revealCookie, "", -1)
+	sealed, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		return nil
+	}
+	plain, err := provider.Open(a.revealKey, sealed, []byte(ws.user.ID))
+	if err != nil {
+		return nil
+	}
+	var k oneTimeKey
+	if json.Unmarshal(plain, &k) != nil || a.now().Unix() > k.Expires {
+		return nil
+	}
+	return &k
 }
 
 // fieldErrors splits provider.NewAPIKey's "field: message" lines by field,
@@ -607,20 +657,15 @@ func (a *APIKeys) rotate(w http.ResponseWriter, r *http.Request) {
 	}
 	a.rt.log.InfoContext(ctx, "api key rotated", "request_id", RequestID(ctx), "user_id", ws.user.ID, "org_id", ws.org.ID,
 		"old_key_id", old.ID, "key_id", key.ID, "grace", grace.d)
-	p, err := a.page(w, r, ws)
-	if err != nil {
-		a.rt.serverErrorPage(w, r, "list api keys", err)
-		return
-	}
-	p.NewKey = &oneTimeKey{Name: key.Name, Hint: key.Hint(), Secret: secret, OldKey: "The old key " + old.Hint() + " stopped working."}
+	shown := oneTimeKey{Name: key.Name, Hint: key.Hint(), Secret: secret, OldKey: "The old key " + old.Hint() + " stopped working."}
 	if grace.d > 0 {
 		until := now.Add(grace.d)
 		if old.ExpiresAt != nil && old.ExpiresAt.Before(until) {
 			until = *old.ExpiresAt
 		}
-		p.NewKey.OldKey = "The old key " + old.Hint() + " keeps working until " + until.UTC().Format(timeFormat) + "."
+		shown.OldKey = "The old key " + old.Hint() + " keeps working until " + until.UTC().Format(timeFormat) + "."
 	}
-	a.render(w, r, http.StatusOK, p)
+	a.showOnce(w, r, ws, shown)
 }
 
 func ungrantable(scopes []string, role string) []string {

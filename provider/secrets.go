@@ -27,6 +27,12 @@ func DeriveKey(secret []byte, purpose string) ([]byte, error) {
 	return hkdf.Key(sha256.New, secret, nil, purpose, 32)
 }
 
+// Seal encrypts plaintext with AES-256-GCM under key, bound to aad.
+func Seal(key, plaintext, aad []byte) ([]byte, error) { return seal(key, plaintext, aad) }
+
+// Open decrypts what Seal produced with the same key and aad.
+func Open(key, sealed, aad []byte) ([]byte, error) { return open(key, sealed, aad) }
+
 // seal encrypts plaintext with AES-256-GCM; aad binds the ciphertext to its
 // context (the key id) so sealed values cannot be swapped between rows.
 func seal(key, plaintext, aad []byte) ([]byte, error) {
