@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ajrly/ajrly-auth/storage"
 )
 
 // startDeadline bounds how long a process test waits for the server; it is
@@ -444,6 +446,70 @@ func TestStartWaitsForTheDatabase(t *testing.T) {
 			if code := <-codes; code != 1 {
 				t.Errorf("%s exited with %d once stopped, want 1\nstderr:\n%s", cmd, code, stderr)
 			}
+		})
+	}
+}
+
+// Uses of API keys are counted in memory and written every 30 seconds;
+// stopping the server writes what it counted, so nothing is lost.
+func TestServeWritesKeyUsageWhenItStops(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			db := b.open(t)
+			db.migrate(t)
+			wantCode(t, db.run(t, "users", "create", "--email", "owner@example.com", "--password", "owner-password-1", "--org", "Acme"), 0)
+			r := db.run(t, "keys", "create", "--user", "owner@example.com", "--name", "CI", "--scope", "read", "--json")
+			wantCode(t, r, 0)
+			var key struct{ ID, Key string }
+			if err := json.Unmarshal([]byte(r.stdout), &key); err != nil {
+				t.Fatal(err)
+			}
+			r = db.run(t, "clients", "create", "--name", "API", "--grant-type", "client_credentials", "--scope", "read", "--json")
+			wantCode(t, r, 0)
+			var rs struct {
+				ClientID     string `json:"client_id"`
+				ClientSecret string `json:"client_secret"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rs); err != nil {
+				t.Fatal(err)
+			}
+
+			ctx, cancel := context.WithTimeout(t.Context(), startDeadline)
+			defer cancel()
+			addr := freeAddr(t)
+			env := db.envWithout()
+			env["AJRLY_SECRET"] = testSecret
+			p := startServe(t, env, "--addr", addr, "--issuer", "http://"+addr)
+			p.waitListening(ctx, t)
+			const uses = 3
+			for range uses {
+				resp, body := do(ctx, t, http.MethodPost, "http://"+addr+"/introspect", url.Values{"token": {key.Key}}, rs.ClientID, rs.ClientSecret)
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"active":true`) {
+					t.Fatalf("introspect the key: %d %s", resp.StatusCode, body)
+				}
+			}
+			if code := p.stop(ctx, t, syscall.SIGTERM); code != 0 {
+				t.Fatalf("serve exited with %d", code)
+			}
+			db.withStore(t, func(s *storage.Store) {
+				usage, err := s.APIKeyUsage(t.Context(), []string{key.ID}, time.Now().Add(-24*time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var total int64
+				for _, n := range usage[key.ID] {
+					total += n
+				}
+				if total != uses {
+					t.Errorf("%d uses written at shutdown, want %d", total, uses)
+				}
+				k, _ := s.APIKeyByID(t.Context(), key.ID)
+				if k == nil || k.LastUsedAt == nil {
+					t.Error("the key's last use was not written")
+				}
+			})
 		})
 	}
 }
