@@ -59,6 +59,13 @@ func (b *syncBuffer) String() string {
 type serverOptions struct {
 	accessTTL time.Duration
 	logLevel  slog.Level
+	// registration is the /register mode; "" is the default (token).
+	registration string
+}
+
+// withRegistration sets the /register mode of a test server.
+func withRegistration(mode string) func(*serverOptions) {
+	return func(o *serverOptions) { o.registration = mode }
 }
 
 // newServer starts a server over a fresh store of backend b.
@@ -104,6 +111,8 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 		SessionTTL: time.Hour,
 		Logger:     log,
 		Usage:      usage,
+
+		RegistrationMode: o.registration,
 	})
 	if err != nil {
 		t.Fatalf("router: %v", err)

@@ -24,6 +24,7 @@ type consentStore interface {
 	SaveConsent(ctx context.Context, c storage.Consent) (*storage.Consent, error)
 	ConsentsFor(ctx context.Context, userID, clientID string) ([]storage.Consent, error)
 	UserOrganizations(ctx context.Context, userID string) ([]storage.MemberOrg, error)
+	OrganizationByID(ctx context.Context, id string) (*storage.Organization, error)
 }
 
 // Consent serves the consent page: it names the app and the signed-in
@@ -60,6 +61,9 @@ type consentPage struct {
 	Orgs          []storage.MemberOrg
 	OrgID         string
 	RedirectHost  string
+	// What the app registered about itself, and who registered it.
+	LogoURI, ClientURI, PolicyURI, TOSURI string
+	Publisher                             string
 }
 
 // consentRequest is a flow being consented to, with what the page needs.
@@ -146,6 +150,15 @@ func (c *Consent) show(w http.ResponseWriter, r *http.Request) {
 		RedirectHost:  req.ar.GetRedirectURI().Host,
 		Orgs:          req.orgs,
 		OrgID:         defaultOrg(req.orgs, req.session.OrgID),
+		LogoURI:       req.client.Metadata.LogoURI,
+		ClientURI:     req.client.Metadata.ClientURI,
+		PolicyURI:     req.client.Metadata.PolicyURI,
+		TOSURI:        req.client.Metadata.TOSURI,
+	}
+	if req.client.OrgID != "" {
+		if org, err := c.store.OrganizationByID(r.Context(), req.client.OrgID); err == nil {
+			page.Publisher = org.Name
+		}
 	}
 	for _, s := range req.ar.GetRequestedScopes() {
 		isNew := len(previous) > 0 && !previous[0].Covers([]string{s})

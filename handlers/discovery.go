@@ -19,64 +19,71 @@ type Discovery struct {
 
 // Metadata is the discovery document.
 type Metadata struct {
-	Issuer                                    string   `json:"issuer"`
-	AuthorizationEndpoint                     string   `json:"authorization_endpoint"`
-	TokenEndpoint                             string   `json:"token_endpoint"`
-	UserinfoEndpoint                          string   `json:"userinfo_endpoint"`
-	JWKSURI                                   string   `json:"jwks_uri"`
-	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
-	RevocationEndpoint                        string   `json:"revocation_endpoint"`
-	EndSessionEndpoint                        string   `json:"end_session_endpoint"`
-	ScopesSupported                           []string `json:"scopes_supported"`
-	ResponseTypesSupported                    []string `json:"response_types_supported"`
-	ResponseModesSupported                    []string `json:"response_modes_supported"`
-	GrantTypesSupported                       []string `json:"grant_types_supported"`
-	SubjectTypesSupported                     []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported          []string `json:"id_token_signing_alg_values_supported"`
-	TokenEndpointAuthMethodsSupported         []string `json:"token_endpoint_auth_methods_supported"`
-	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
-	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
-	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported"`
-	ClaimsSupported                           []string `json:"claims_supported"`
-	PromptValuesSupported                     []string `json:"prompt_values_supported"`
-	ClaimsParameterSupported                  bool     `json:"claims_parameter_supported"`
-	RequestParameterSupported                 bool     `json:"request_parameter_supported"`
-	RequestURIParameterSupported              bool     `json:"request_uri_parameter_supported"`
-	AuthorizationResponseIssParameterSupport  bool     `json:"authorization_response_iss_parameter_supported"`
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
+	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	PromptValuesSupported                      []string `json:"prompt_values_supported"`
+	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
+	AuthorizationResponseIssParameterSupport   bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
 // BuildMetadata returns the discovery document of an issuer: exactly what
-// this server implements.
-func BuildMetadata(issuer string) Metadata {
-	secretMethods := []string{"client_secret_basic", "client_secret_post"}
-	return Metadata{
-		Issuer:                                    issuer,
-		AuthorizationEndpoint:                     issuer + "/authorize",
-		TokenEndpoint:                             issuer + "/token",
-		UserinfoEndpoint:                          issuer + "/userinfo",
-		JWKSURI:                                   issuer + "/.well-known/jwks.json",
-		IntrospectionEndpoint:                     issuer + "/introspect",
-		RevocationEndpoint:                        issuer + "/revoke",
-		EndSessionEndpoint:                        issuer + "/logout",
-		ScopesSupported:                           provider.ScopeNames(),
-		ResponseTypesSupported:                    []string{"code"},
-		ResponseModesSupported:                    []string{"query", "fragment", "form_post"},
-		GrantTypesSupported:                       []string{"authorization_code", "refresh_token", "client_credentials", provider.GrantTypeTokenExchange},
-		SubjectTypesSupported:                     []string{"public"},
-		IDTokenSigningAlgValuesSupported:          []string{provider.AlgRS256},
-		TokenEndpointAuthMethodsSupported:         append(secretMethods, "none"),
-		IntrospectionEndpointAuthMethodsSupported: secretMethods,
-		RevocationEndpointAuthMethodsSupported:    append(secretMethods, "none"),
-		CodeChallengeMethodsSupported:             []string{"S256"},
+// this server implements; registration says whether /register is on.
+func BuildMetadata(issuer string, registration bool) Metadata {
+	secretMethods := []string{provider.AuthSecretBasic, provider.AuthSecretPost, provider.AuthPrivateKeyJWT}
+	m := Metadata{
+		Issuer:                                     issuer,
+		AuthorizationEndpoint:                      issuer + "/authorize",
+		TokenEndpoint:                              issuer + "/token",
+		UserinfoEndpoint:                           issuer + "/userinfo",
+		JWKSURI:                                    issuer + "/.well-known/jwks.json",
+		IntrospectionEndpoint:                      issuer + "/introspect",
+		RevocationEndpoint:                         issuer + "/revoke",
+		EndSessionEndpoint:                         issuer + "/logout",
+		ScopesSupported:                            provider.ScopeNames(),
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
+		GrantTypesSupported:                        []string{"authorization_code", "refresh_token", "client_credentials", provider.GrantTypeTokenExchange},
+		SubjectTypesSupported:                      []string{"public"},
+		IDTokenSigningAlgValuesSupported:           []string{provider.AlgRS256},
+		TokenEndpointAuthMethodsSupported:          append(secretMethods, "none"),
+		TokenEndpointAuthSigningAlgValuesSupported: provider.AssertionAlgorithms,
+		IntrospectionEndpointAuthMethodsSupported:  secretMethods,
+		RevocationEndpointAuthMethodsSupported:     append(secretMethods, provider.AuthNone),
+		CodeChallengeMethodsSupported:              []string{"S256"},
 		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr",
 			"name", "email", "email_verified", "org"},
 		PromptValuesSupported:                    []string{"none", "login", "consent"},
 		AuthorizationResponseIssParameterSupport: true,
 	}
+	if registration {
+		m.RegistrationEndpoint = issuer + "/register"
+	}
+	return m
 }
 
-func newDiscovery(rt *router, p *provider.Provider) (*Discovery, error) {
-	b, err := json.Marshal(BuildMetadata(p.Issuer()))
+func newDiscovery(rt *router, p *provider.Provider, registration bool) (*Discovery, error) {
+	b, err := json.Marshal(BuildMetadata(p.Issuer(), registration))
 	if err != nil {
 		return nil, fmt.Errorf("encode discovery document: %w", err)
 	}

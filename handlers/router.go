@@ -35,6 +35,12 @@ type Options struct {
 	Logger         *slog.Logger
 	// Usage counts uses of API keys for the dashboard; nil counts nothing.
 	Usage *storage.UsageCounter
+	// RegistrationMode is how /register admits clients: RegistrationOpen,
+	// RegistrationToken (the default) or RegistrationOff.
+	RegistrationMode string
+	// AllowFirstParty lets organization owners register first-party apps
+	// in the developer dashboard.
+	AllowFirstParty bool
 	// DemoClientID, when set, serves /demo/callback, the demo client's
 	// redirect URI (serve --demo).
 	DemoClientID string
@@ -70,6 +76,13 @@ func NewRouter(opts Options) (http.Handler, error) {
 	}
 	if opts.FlowTTL <= 0 {
 		opts.FlowTTL = 30 * time.Minute
+	}
+	switch opts.RegistrationMode {
+	case "":
+		opts.RegistrationMode = RegistrationToken
+	case RegistrationOpen, RegistrationToken, RegistrationOff:
+	default:
+		return nil, fmt.Errorf("handlers: unknown registration mode %q", opts.RegistrationMode)
 	}
 	issuer, err := url.Parse(opts.Provider.Issuer())
 	if err != nil {
@@ -107,7 +120,7 @@ func NewRouter(opts Options) (http.Handler, error) {
 		return func(h http.Handler) http.Handler { return apiHeaders(cors, h) }
 	}
 	oauth := &OAuth{rt: rt, provider: opts.Provider, store: opts.Store}
-	discovery, err := newDiscovery(rt, opts.Provider)
+	discovery, err := newDiscovery(rt, opts.Provider, opts.RegistrationMode != RegistrationOff)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +128,7 @@ func NewRouter(opts Options) (http.Handler, error) {
 	apiRoutes.Use(api(true))
 	discovery.Mount(apiRoutes)
 	oauth.Mount(apiRoutes)
+	(&Registration{rt: rt, provider: opts.Provider, store: opts.Store, mode: opts.RegistrationMode}).Mount(apiRoutes)
 	(&Health{store: opts.Store, metrics: rt.metrics}).Mount(r)
 
 	pageRoutes := r.NewRoute().Subrouter()

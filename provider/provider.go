@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/ory/fosite"
@@ -52,6 +53,7 @@ type Provider struct {
 	store   *storage.Store
 	apiKeys apiKeyFinder
 	keys    *KeySet
+	fetcher *remoteFetcher
 	opts    Options
 	// IDTokens signs ID tokens (RS256).
 	idSigner *keySigner
@@ -122,6 +124,14 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 		tokenURLs: []string{tokenURL, opts.Issuer},
 	}
 	p := &Provider{config: cfg, store: store, apiKeys: store, keys: keys, opts: opts}
+	// Fetching what clients host is allowed to reach loopback only when the
+	// issuer itself is on loopback: development and tests.
+	issuerURL, err := url.Parse(opts.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("provider: issuer: %w", err)
+	}
+	p.fetcher = newRemoteFetcher(isLoopback(issuerURL.Hostname()))
+	cfg.JWKSFetcherStrategy = newJWKSFetcher(p.fetcher, opts.Now)
 	p.oauth2 = fosite.NewOAuth2Provider(store, cfg)
 	cfg.ClientAuthenticationStrategy = p.authenticateClient
 

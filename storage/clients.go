@@ -161,6 +161,8 @@ type ClientMetadata struct {
 	SoftwareVersion string `json:"software_version,omitempty"`
 	// RequestURIs are the request_uri values the client pre-registered.
 	RequestURIs []string `json:"request_uris,omitempty"`
+	// ApplicationType is web or native (OpenID Connect Registration).
+	ApplicationType string `json:"application_type,omitempty"`
 	// Extra keeps registered metadata the server does not act on, so a
 	// client reading its registration back gets what it sent.
 	Extra map[string]any `json:"extra,omitempty"`

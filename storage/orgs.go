@@ -85,6 +85,15 @@ func (s *Store) CreateOrganization(ctx context.Context, name, ownerID string) (*
 	return org, nil
 }
 
+// OrganizationByID returns an organization or ErrNotFound.
+func (s *Store) OrganizationByID(ctx context.Context, id string) (*Organization, error) {
+	var o Organization
+	if err := s.conn(ctx).Where("id = ?", id).Take(&o).Error; err != nil {
+		return nil, fmt.Errorf("find organization %s: %w", id, s.translate(err, ErrNotFound))
+	}
+	return &o, nil
+}
+
 // OrganizationByName finds an organization by name, ignoring case and
 // spacing, or returns ErrNotFound.
 func (s *Store) OrganizationByName(ctx context.Context, name string) (*Organization, error) {

@@ -237,6 +237,11 @@ func (c *cli) clients(ctx context.Context, args []string) error {
 		return c.clientsCreate(ctx, args[1:])
 	case "list":
 		return c.clientsList(ctx, args[1:])
+	case "token":
+		if len(args) < 2 || args[1] != "create" {
+			return usageError("clients token needs a subcommand: create")
+		}
+		return c.clientsTokenCreate(ctx, args[2:])
 	case "delete":
 		fs := c.newFlags("clients delete")
 		store, err := c.adminStore(ctx, fs, "CLIENT_ID", args[1:], 1)
@@ -363,4 +368,40 @@ func (c *cli) clientsList(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, kind, strings.Join(cl.GrantTypes, ","), strings.Join(cl.RedirectURIs, " "))
 	}
 	return tw.Flush()
+}
+
+// clientsTokenCreate makes an initial access token for /register when
+// registration is by token (RFC 7591 §3).
+func (c *cli) clientsTokenCreate(ctx context.Context, args []string) error {
+	fs := c.newFlags("clients token create")
+	expiresIn := fs.Duration("expires-in", 0, "how long the token works, e.g. 24h (default: until revoked)")
+	asJSON := fs.Bool("json", false, "print the token as JSON")
+	store, err := c.adminStore(ctx, fs, "[--expires-in 24h] [--json]", args, 0)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if *expiresIn < 0 {
+		return usageError("clients token create: --expires-in must be positive")
+	}
+	secret := storage.NewSecret()
+	t := &storage.InitialAccessToken{ID: storage.NewID("iat"), Digest: storage.DigestHex(secret), CreatedBy: "cli", CreatedAt: time.Now().UTC()}
+	if *expiresIn > 0 {
+		exp := time.Now().Add(*expiresIn).UTC()
+		t.ExpiresAt = &exp
+	}
+	if err := store.CreateInitialAccessToken(ctx, t); err != nil {
+		return err
+	}
+	if *asJSON {
+		out := map[string]any{"id": t.ID, "initial_access_token": secret}
+		if t.ExpiresAt != nil {
+			out["expires_at"] = t.ExpiresAt.Format(time.RFC3339)
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(c.stdout, "Created initial access token %s.\n  token: %s\nRegister clients with it: POST /register with Authorization: Bearer TOKEN. It is shown only now.\n", t.ID, secret)
+	return nil
 }

@@ -42,6 +42,7 @@ Usage:
                             [--public] [--first-party] [--post-logout-redirect-uri U] [--json]
   ajrly-auth clients list [--json]
   ajrly-auth clients delete ID
+  ajrly-auth clients token create [--expires-in 24h] [--json]   an initial access token for /register
   ajrly-auth keys create --user EMAIL --name N --scope "..." [--org NAME] [--expires-in 720h] [--json]
   ajrly-auth keys list [--org NAME] [--json]
   ajrly-auth keys revoke KEY_ID

@@ -89,6 +89,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		Logger:         log,
 		Usage:          usage,
 		DemoClientID:   demoClientIDIf(cfg.Demo),
+
+		RegistrationMode: cfg.RegistrationMode,
+		AllowFirstParty:  cfg.RegistrationAllowFirstParty,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,228 @@
+package handlers
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// Registration modes.
+const (
+	RegistrationOpen  = "open"  // anyone may register a client
+	RegistrationToken = "token" // an initial access token is needed
+	RegistrationOff   = "off"   // no /register endpoint
+)
+
+// registrationStore is what dynamic registration needs from storage.
+type registrationStore interface {
+	CreateClient(ctx context.Context, c *storage.Client) error
+	UpdateClient(ctx context.Context, c *storage.Client) error
+	DeleteClient(ctx context.Context, id string) error
+	FindClient(ctx context.Context, id string) (*storage.Client, error)
+	InitialAccessTokenByDigest(ctx context.Context, digest string) (*storage.InitialAccessToken, error)
+}
+
+// Registration is dynamic client registration: RFC 7591 at /register and
+// RFC 7592's read, update and delete at /register/{client_id}, guarded by
+// the registration access token issued with the client.
+type Registration struct {
+	rt       *router
+	provider *provider.Provider
+	store    registrationStore
+	mode     string
+}
+
+// Mount registers the endpoints unless registration is off.
+func (g *Registration) Mount(r *mux.Router) {
+	if g.mode == RegistrationOff {
+		return
+	}
+	r.HandleFunc("/register", g.register).Methods(http.MethodPost)
+	r.HandleFunc("/register/{client_id}", g.read).Methods(http.MethodGet)
+	r.HandleFunc("/register/{client_id}", g.update).Methods(http.MethodPut)
+	r.HandleFunc("/register/{client_id}", g.delete).Methods(http.MethodDelete)
+}
+
+// registrationError answers an RFC 7591 §3.2.2 error.
+func registrationError(w http.ResponseWriter, err error) {
+	var re *provider.RegistrationError
+	if errors.As(err, &re) {
+		writeJSONError(w, http.StatusBadRequest, re.Code, re.Description)
+		return
+	}
+	writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, err.Error())
+}
+
+func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	orgID := ""
+	if g.mode == RegistrationToken {
+		token := fosite.AccessTokenFromRequest(r)
+		if token == "" || r.URL.Query().Get("access_token") != "" {
+			bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "Registration needs an initial access token (RFC 7591 §3): send it as a Bearer token.")
+			return
+		}
+		iat, err := g.store.InitialAccessTokenByDigest(ctx, storage.DigestHex(token))
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && !iat.Usable(g.provider.Now())) {
+			bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "The initial access token is unknown, expired or revoked.")
+			return
+		} else if err != nil {
+			g.rt.log.ErrorContext(ctx, "read initial access token", "err", err, "request_id", RequestID(ctx))
+			writeJSONError(w, statusOf(err), "server_error", "The registration could not be checked.")
+			return
+		}
+		orgID = iat.OrgID
+	}
+	reg, ok := g.readRegistration(w, r)
+	if !ok {
+		return
+	}
+	c := &storage.Client{ID: storage.NewID("cl"), OrgID: orgID}
+	if err := provider.ApplyRegistration(reg, c); err != nil {
+		registrationError(w, err)
+		return
+	}
+	secret := ""
+	if !c.Public {
+		secret, c.SecretDigest = provider.NewClientSecret()
+	}
+	regToken := storage.NewSecret()
+	c.RegistrationTokenDigest = storage.DigestHex(regToken)
+	if err := g.store.CreateClient(ctx, c); err != nil {
+		g.rt.log.ErrorContext(ctx, "register client", "err", err, "request_id", RequestID(ctx))
+		writeJSONError(w, statusOf(err), "server_error", "The client could not be registered.")
+		return
+	}
+	g.rt.log.InfoContext(ctx, "client registered", "request_id", RequestID(ctx), "client_id", c.ID, "org_id", orgID)
+	uri := g.rt.url("/register/" + c.ID)
+	w.Header().Set("Location", uri)
+	writeJSON(w, http.StatusCreated, provider.RegistrationResponse(c, secret, regToken, uri))
+}
+
+// readRegistration reads and parses a registration body.
+func (g *Registration) readRegistration(w http.ResponseWriter, r *http.Request) (*provider.Registration, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "The request body could not be read (it must be a JSON object of at most 1 MiB).")
+		return nil, false
+	}
+	reg, err := provider.ParseRegistration(body)
+	if err != nil {
+		registrationError(w, err)
+		return nil, false
+	}
+	return reg, true
+}
+
+// authorize checks the registration access token of RFC 7592 §1 and
+// returns the client it manages. An unknown client gets the same answer
+// as a wrong token, so that ids cannot be probed.
+func (g *Registration) authorize(w http.ResponseWriter, r *http.Request) (*storage.Client, bool) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	token := fosite.AccessTokenFromRequest(r)
+	if token == "" || r.URL.Query().Get("access_token") != "" {
+		bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "Send the registration access token as a Bearer token.")
+		return nil, false
+	}
+	c, err := g.store.FindClient(ctx, mux.Vars(r)["client_id"])
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		g.rt.log.ErrorContext(ctx, "read client", "err", err, "request_id", RequestID(ctx))
+		writeJSONError(w, statusOf(err), "server_error", "The client could not be read.")
+		return nil, false
+	}
+	if c == nil || c.RegistrationTokenDigest == "" ||
+		subtle.ConstantTimeCompare([]byte(c.RegistrationTokenDigest), []byte(storage.DigestHex(token))) != 1 {
+		bearerChallenge(w, http.StatusUnauthorized, "invalid_token", "The registration access token is not valid for this client.")
+		return nil, false
+	}
+	return c, true
+}
+
+func (g *Registration) read(w http.ResponseWriter, r *http.Request) {
+	c, ok := g.authorize(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, provider.RegistrationResponse(c, "", "", g.rt.url("/register/"+c.ID)))
+}
+
+// update replaces the client's metadata (RFC 7592 §2.2). The request names
+// the client; a secret it sends must be the current one. A client that
+// becomes confidential gets a secret, one that becomes public loses it.
+func (g *Registration) update(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, ok := g.authorize(w, r)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "The request body could not be read.")
+		return
+	}
+	fields, err := provider.ParseRegistrationIdentity(body)
+	if err != nil {
+		registrationError(w, err)
+		return
+	}
+	if fields.ClientID != c.ID {
+		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "client_id must be sent and be this client's id (RFC 7592 §2.2).")
+		return
+	}
+	if fields.ClientSecret != "" && !c.SecretMatches(fields.ClientSecret, g.provider.Now()) {
+		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "client_secret, when sent, must be the client's current secret.")
+		return
+	}
+	reg, err := provider.ParseRegistration(body)
+	if err != nil {
+		registrationError(w, err)
+		return
+	}
+	updated := *c
+	if err := provider.ApplyRegistration(reg, &updated); err != nil {
+		registrationError(w, err)
+		return
+	}
+	secret := ""
+	switch {
+	case updated.Public:
+		updated.SecretDigest, updated.RotatedSecrets = nil, nil
+	case c.Public:
+		secret, updated.SecretDigest = provider.NewClientSecret()
+	}
+	if err := g.store.UpdateClient(ctx, &updated); err != nil {
+		g.rt.log.ErrorContext(ctx, "update client", "err", err, "request_id", RequestID(ctx))
+		writeJSONError(w, statusOf(err), "server_error", "The client could not be updated.")
+		return
+	}
+	writeJSON(w, http.StatusOK, provider.RegistrationResponse(&updated, secret, "", g.rt.url("/register/"+c.ID)))
+}
+
+// delete removes the client and, with it, every code, token and consent
+// issued to it (RFC 7592 §2.3).
+func (g *Registration) delete(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	c, ok := g.authorize(w, r)
+	if !ok {
+		return
+	}
+	if err := g.store.DeleteClient(ctx, c.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		g.rt.log.ErrorContext(ctx, "delete client", "err", err, "request_id", RequestID(ctx))
+		writeJSONError(w, statusOf(err), "server_error", "The client could not be deleted.")
+		return
+	}
+	g.rt.log.InfoContext(ctx, "client deleted", "request_id", RequestID(ctx), "client_id", c.ID)
+	w.WriteHeader(http.StatusNoContent)
+}

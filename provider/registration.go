@@ -1,0 +1,367 @@
+package provider
+
+import (
+	"encoding/json"
+
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/go-jose/go-jose/v3"
+
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// RegistrationError is an RFC 7591 §3.2.2 error: invalid_redirect_uri or
+// invalid_client_metadata, with a description that names the field.
+type RegistrationError struct {
+	Code        string
+	Description string
+}
+
+func (e *RegistrationError) Error() string { return e.Code + ": " + e.Description }
+
+// RFC 7591 §3.2.2 error codes.
+const (
+	ErrCodeInvalidRedirectURI    = "invalid_redirect_uri"
+	ErrCodeInvalidClientMetadata = "invalid_client_metadata"
+)
+
+func badMetadata(format string, args ...any) *RegistrationError {
+	return &RegistrationError{Code: ErrCodeInvalidClientMetadata, Description: fmt.Sprintf(format, args...)}
+}
+
+// Token endpoint authentication methods (RFC 7591 §2).
+const (
+	AuthSecretBasic   = "client_secret_basic"
+	AuthSecretPost    = "client_secret_post"
+	AuthNone          = "none"
+	AuthPrivateKeyJWT = "private_key_jwt"
+)
+
+// AssertionAlgorithms are the algorithms private_key_jwt assertions may use.
+var AssertionAlgorithms = []string{"RS256", "ES256"}
+
+// Registration is the client metadata of RFC 7591 §2 (and the parts of
+// OpenID Connect Dynamic Client Registration 1.0 this server acts on).
+// Metadata it does not know is kept in Extra and returned as sent.
+type Registration struct {
+	RedirectURIs                []string        `json:"redirect_uris,omitempty"`
+	TokenEndpointAuthMethod     string          `json:"token_endpoint_auth_method,omitempty"`
+	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg,omitempty"`
+	GrantTypes                  []string        `json:"grant_types,omitempty"`
+	ResponseTypes               []string        `json:"response_types,omitempty"`
+	ClientName                  string          `json:"client_name,omitempty"`
+	ClientURI                   string          `json:"client_uri,omitempty"`
+	LogoURI                     string          `json:"logo_uri,omitempty"`
+	Scope                       string          `json:"scope,omitempty"`
+	Contacts                    []string        `json:"contacts,omitempty"`
+	TOSURI                      string          `json:"tos_uri,omitempty"`
+	PolicyURI                   string          `json:"policy_uri,omitempty"`
+	JWKSURI                     string          `json:"jwks_uri,omitempty"`
+	JWKS                        json.RawMessage `json:"jwks,omitempty"`
+	SoftwareID                  string          `json:"software_id,omitempty"`
+	SoftwareVersion             string          `json:"software_version,omitempty"`
+	PostLogoutRedirectURIs      []string        `json:"post_logout_redirect_uris,omitempty"`
+	ApplicationType             string          `json:"application_type,omitempty"`
+	RequestURIs                 []string        `json:"request_uris,omitempty"`
+	Extra                       map[string]any  `json:"-"`
+}
+
+// registrationFields are the members Registration reads itself.
+var registrationFields = []string{"redirect_uris", "token_endpoint_auth_method", "token_endpoint_auth_signing_alg",
+	"grant_types", "response_types", "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri",
+	"policy_uri", "jwks_uri", "jwks", "software_id", "software_version", "post_logout_redirect_uris",
+	"application_type", "request_uris"}
+
+// readOnlyFields are what the server sets; a client may send them back on
+// an update (RFC 7592 §2.2), and they are ignored.
+var readOnlyFields = []string{"client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at",
+	"registration_access_token", "registration_client_uri"}
+
+// ParseRegistration decodes a registration request body; a member of the
+// wrong type is invalid_client_metadata naming it.
+func ParseRegistration(body []byte) (*Registration, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return nil, badMetadata("the request body must be a JSON object of client metadata")
+	}
+	var reg Registration
+	for _, field := range registrationFields {
+		v, ok := raw[field]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{field: v})
+		if err := json.Unmarshal(one, &reg); err != nil {
+			return nil, badMetadata("%s has the wrong type", field)
+		}
+	}
+	for k, v := range raw {
+		if slices.Contains(registrationFields, k) || slices.Contains(readOnlyFields, k) {
+			continue
+		}
+		var x any
+		if err := json.Unmarshal(v, &x); err == nil {
+			if reg.Extra == nil {
+				reg.Extra = map[string]any{}
+			}
+			reg.Extra[k] = x
+		}
+	}
+	return &reg, nil
+}
+
+// ApplyRegistration validates reg and sets the client's fields from it, on
+// registration and on a full update alike (RFC 7592 §2.2). It fills the
+// defaults of RFC 7591 §2: client_secret_basic, the authorization code
+// grant and the code response type.
+func ApplyRegistration(reg *Registration, c *storage.Client) error {
+	method := reg.TokenEndpointAuthMethod
+	if method == "" {
+		method = AuthSecretBasic
+	}
+	if !slices.Contains([]string{AuthSecretBasic, AuthSecretPost, AuthNone, AuthPrivateKeyJWT}, method) {
+		return badMetadata("token_endpoint_auth_method %q is not supported (use client_secret_basic, client_secret_post, none or private_key_jwt)", method)
+	}
+	grants := dedupe(reg.GrantTypes)
+	if len(grants) == 0 {
+		grants = []string{GrantAuthorizationCode}
+	}
+	for _, g := range grants {
+		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTypeTokenExchange}, g) {
+			return badMetadata("grant_types: %q is not supported (use authorization_code, refresh_token, client_credentials or %s)", g, GrantTypeTokenExchange)
+		}
+	}
+	responses := dedupe(reg.ResponseTypes)
+	if len(responses) == 0 && slices.Contains(grants, GrantAuthorizationCode) {
+		responses = []string{"code"}
+	}
+	for _, r := range responses {
+		if r != "code" {
+			return badMetadata("response_types: %q is not supported; only code is offered", r)
+		}
+	}
+	switch {
+	case slices.Contains(responses, "code") && !slices.Contains(grants, GrantAuthorizationCode):
+		return badMetadata("response_types has code, so grant_types must include authorization_code")
+	case slices.Contains(grants, GrantAuthorizationCode) && !slices.Contains(responses, "code"):
+		return badMetadata("grant_types has authorization_code, so response_types must include code")
+	case slices.Contains(grants, GrantRefreshToken) && !slices.Contains(grants, GrantAuthorizationCode):
+		return badMetadata("grant_types: refresh_token needs authorization_code")
+	case method == AuthNone && slices.Contains(grants, GrantClientCredentials):
+		return badMetadata("grant_types: client_credentials needs a client that authenticates (token_endpoint_auth_method is none)")
+	}
+
+	public := method == AuthNone
+	native := reg.ApplicationType == "native"
+	if reg.ApplicationType != "" && reg.ApplicationType != "web" && !native {
+		return badMetadata("application_type must be web or native, got %q", reg.ApplicationType)
+	}
+	redirects := dedupe(reg.RedirectURIs)
+	if slices.Contains(grants, GrantAuthorizationCode) && len(redirects) == 0 {
+		return &RegistrationError{Code: ErrCodeInvalidRedirectURI, Description: "redirect_uris: at least one is required for the authorization code grant"}
+	}
+	for _, u := range redirects {
+		if err := ValidateRedirectURI(u, public || native); err != nil {
+			return &RegistrationError{Code: ErrCodeInvalidRedirectURI, Description: "redirect_uris: " + err.Error()}
+		}
+	}
+	logouts := dedupe(reg.PostLogoutRedirectURIs)
+	for _, u := range logouts {
+		if err := ValidateRedirectURI(u, public || native); err != nil {
+			return badMetadata("post_logout_redirect_uris: %v", err)
+		}
+	}
+
+	scopes := strings.Fields(reg.Scope)
+	if len(scopes) == 0 {
+		scopes = DefaultClientScopes
+	}
+	scopes = dedupe(scopes)
+	for _, s := range scopes {
+		if !slices.Contains(ScopeNames(), s) {
+			return badMetadata("scope: %q is not supported (supported: %s)", s, strings.Join(ScopeNames(), " "))
+		}
+	}
+
+	for field, u := range map[string]string{"client_uri": reg.ClientURI, "logo_uri": reg.LogoURI, "tos_uri": reg.TOSURI,
+		"policy_uri": reg.PolicyURI, "jwks_uri": reg.JWKSURI} {
+		if err := validateWebURL(u); err != nil {
+			return badMetadata("%s: %v", field, err)
+		}
+	}
+	for _, u := range reg.RequestURIs {
+		if err := validateWebURL(u); err != nil || u == "" {
+			return badMetadata("request_uris: %q is not an https URL", u)
+		}
+	}
+	for _, contact := range reg.Contacts {
+		if strings.TrimSpace(contact) == "" || len(contact) > 254 {
+			return badMetadata("contacts: each contact must be a non-empty address")
+		}
+	}
+	name := strings.TrimSpace(reg.ClientName)
+	if len([]rune(name)) > 100 {
+		return badMetadata("client_name: at most 100 characters")
+	}
+
+	if len(reg.JWKS) > 0 && reg.JWKSURI != "" {
+		return badMetadata("jwks and jwks_uri cannot both be sent (RFC 7591 §2)")
+	}
+	jwks := ""
+	if len(reg.JWKS) > 0 {
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(reg.JWKS, &set); err != nil || len(set.Keys) == 0 {
+			return badMetadata("jwks: must be a JSON Web Key Set with at least one key")
+		}
+		for _, k := range set.Keys {
+			if !k.IsPublic() || !k.Valid() {
+				return badMetadata("jwks: every key must be a valid public key (key %q is not)", k.KeyID)
+			}
+		}
+		jwks = string(reg.JWKS)
+	}
+	alg := reg.TokenEndpointAuthSigningAlg
+	if method == AuthPrivateKeyJWT {
+		if jwks == "" && reg.JWKSURI == "" {
+			return badMetadata("token_endpoint_auth_method private_key_jwt needs jwks or jwks_uri")
+		}
+		if alg == "" {
+			alg = "RS256"
+		}
+		if !slices.Contains(AssertionAlgorithms, alg) {
+			return badMetadata("token_endpoint_auth_signing_alg %q is not supported (use %s)", alg, strings.Join(AssertionAlgorithms, " or "))
+		}
+	} else if alg != "" {
+		return badMetadata("token_endpoint_auth_signing_alg is only for private_key_jwt")
+	}
+
+	c.Name = name
+	if c.Name == "" {
+		c.Name = "Unnamed app"
+	}
+	c.RedirectURIs = redirects
+	c.GrantTypes = grants
+	c.ResponseTypes = storage.Strings(responses)
+	if c.ResponseTypes == nil {
+		c.ResponseTypes = storage.Strings{}
+	}
+	c.Scopes = scopes
+	if c.Audience == nil {
+		c.Audience = storage.Strings{}
+	}
+	c.Public = public
+	c.TokenEndpointAuthMethod = method
+	c.TokenEndpointAuthSigningAlg = alg
+	c.JWKSURI = reg.JWKSURI
+	if err := c.SetJWKS(jwks); err != nil {
+		return badMetadata("jwks: %v", err)
+	}
+	c.PostLogoutRedirectURIs = logouts
+	if c.AccessTokenFormat == "" {
+		c.AccessTokenFormat = AccessTokenOpaque
+	}
+	c.Metadata = storage.ClientMetadata{
+		LogoURI: reg.LogoURI, ClientURI: reg.ClientURI, PolicyURI: reg.PolicyURI, TOSURI: reg.TOSURI,
+		Contacts: reg.Contacts, SoftwareID: reg.SoftwareID, SoftwareVersion: reg.SoftwareVersion,
+		RequestURIs: reg.RequestURIs, ApplicationType: reg.ApplicationType, Extra: reg.Extra,
+	}
+	return nil
+}
+
+// validateWebURL accepts "" or an absolute https URL (http only on a
+// loopback host, for development).
+func validateWebURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil
+	}
+	return fmt.Errorf("%q must use https", raw)
+}
+
+// RegistrationResponse is the client information response of RFC 7591
+// §3.2.1 and RFC 7592 §3: the metadata as stored, with the client's id,
+// and the secret and registration access token when they were just made.
+func RegistrationResponse(c *storage.Client, secret, registrationToken, registrationURI string) map[string]any {
+	out := map[string]any{}
+	for k, v := range c.Metadata.Extra {
+		out[k] = v
+	}
+	out["client_id"] = c.ID
+	out["client_id_issued_at"] = c.CreatedAt.Unix()
+	out["client_name"] = c.Name
+	out["redirect_uris"] = nonNil(c.RedirectURIs)
+	out["grant_types"] = nonNil(c.GrantTypes)
+	out["response_types"] = nonNil(c.ResponseTypes)
+	out["token_endpoint_auth_method"] = c.TokenEndpointAuthMethod
+	out["scope"] = strings.Join(c.Scopes, " ")
+	set := func(key, v string) {
+		if v != "" {
+			out[key] = v
+		}
+	}
+	set("client_uri", c.Metadata.ClientURI)
+	set("logo_uri", c.Metadata.LogoURI)
+	set("tos_uri", c.Metadata.TOSURI)
+	set("policy_uri", c.Metadata.PolicyURI)
+	set("jwks_uri", c.JWKSURI)
+	set("software_id", c.Metadata.SoftwareID)
+	set("software_version", c.Metadata.SoftwareVersion)
+	set("application_type", c.Metadata.ApplicationType)
+	set("token_endpoint_auth_signing_alg", c.TokenEndpointAuthSigningAlg)
+	if len(c.Metadata.Contacts) > 0 {
+		out["contacts"] = c.Metadata.Contacts
+	}
+	if len(c.PostLogoutRedirectURIs) > 0 {
+		out["post_logout_redirect_uris"] = []string(c.PostLogoutRedirectURIs)
+	}
+	if len(c.Metadata.RequestURIs) > 0 {
+		out["request_uris"] = c.Metadata.RequestURIs
+	}
+	if c.JWKS != "" {
+		out["jwks"] = json.RawMessage(c.JWKS)
+	}
+	if !c.Public {
+		out["client_secret_expires_at"] = 0 // secrets do not expire; rotate them
+	}
+	if secret != "" {
+		out["client_secret"] = secret
+	}
+	if registrationToken != "" {
+		out["registration_access_token"] = registrationToken
+	}
+	if registrationURI != "" {
+		out["registration_client_uri"] = registrationURI
+	}
+	return out
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// RegistrationIdentity is what an update says about which client it is.
+type RegistrationIdentity struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+// ParseRegistrationIdentity reads client_id and client_secret of an update.
+func ParseRegistrationIdentity(body []byte) (*RegistrationIdentity, error) {
+	var id RegistrationIdentity
+	if err := json.Unmarshal(body, &id); err != nil {
+		return nil, badMetadata("client_id and client_secret must be strings")
+	}
+	return &id, nil
+}
