@@ -42,7 +42,7 @@ func (a *Authorize) Mount(r *mux.Router) {
 
 func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	ar, err := a.provider.OAuth2().NewAuthorizeRequest(ctx, r)
+	ar, err := a.rt.authorizeRequest(r)
 	if err != nil {
 		a.rt.authorizeError(w, r, ar, err)
 		return
@@ -76,6 +76,9 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 		if sub, _ := claims["sub"].(string); user != nil && sub != user.ID {
 			needLogin = true // someone else is signed in: the app expects the hinted user
 		}
+	}
+	if want := claimsRequest(ar).SubjectValue(); want != "" && user != nil && want != user.ID {
+		needLogin = true // the claims parameter demands another person (OpenID Connect Core §5.5.1)
 	}
 	requestedAt := a.provider.Now().UTC().Truncate(time.Second)
 	if !needLogin {
@@ -154,7 +157,7 @@ func consentGiven(ctx context.Context, store consentLookup, ar fosite.AuthorizeR
 		return "", false, err
 	}
 	for _, c := range consents {
-		if c.Remember && c.Covers(ar.GetRequestedScopes()) && (c.OrgID == "" && len(orgs) == 0 || memberOf(orgs, c.OrgID)) {
+		if c.Remember && c.Covers(provider.ConsentScopes(ar)) && (c.OrgID == "" && len(orgs) == 0 || memberOf(orgs, c.OrgID)) {
 			return c.OrgID, true, nil
 		}
 	}
@@ -308,7 +311,7 @@ func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a)
 	}
-	session := newSession(g, ar.GetGrantedScopes(), p.Issuer())
+	session := newSession(g, ar.GetGrantedScopes(), claimsRequest(ar), p.Issuer())
 	resp, err := p.OAuth2().NewAuthorizeResponse(ctx, ar, session)
 	if err != nil {
 		rt.authorizeError(w, r, ar, err)
@@ -319,26 +322,65 @@ func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar
 	rt.redirectToClient(w, ar, params)
 }
 
-// rebuildAuthorizeRequest parses a stored authorization request again.
+// authorizeRequest parses an authorization request. A request object (the
+// request or request_uri parameter) is verified and its parameters take
+// the place of the query's; when it fails, the error goes where the
+// query's own client_id and redirect_uri allow.
+func (rt *router) authorizeRequest(r *http.Request) (fosite.AuthorizeRequester, error) {
+	ctx := r.Context()
+	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return nil, fosite.ErrInvalidRequest.WithHint("The request body could not be read.").WithWrap(err)
+	}
+	form, err := rt.opts.Provider.ResolveRequestObject(ctx, r.Form)
+	if err != nil {
+		plain := url.Values{}
+		for k, v := range r.Form {
+			if k != "request" && k != "request_uri" {
+				plain[k] = v
+			}
+		}
+		ar, _ := rt.parseAuthorizeForm(ctx, plain.Encode())
+		return ar, err
+	}
+	return rt.parseAuthorizeForm(ctx, form.Encode())
+}
+
+// rebuildAuthorizeRequest parses a stored authorization request again (its
+// request object, if any, was resolved before it was stored).
 func (rt *router) rebuildAuthorizeRequest(ctx context.Context, flow *storage.AuthFlow) (fosite.AuthorizeRequester, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rt.url("/authorize")+"?"+flow.Form, nil)
+	return rt.parseAuthorizeForm(ctx, flow.Form)
+}
+
+func (rt *router) parseAuthorizeForm(ctx context.Context, query string) (fosite.AuthorizeRequester, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rt.url("/authorize")+"?"+query, nil)
 	if err != nil {
 		return nil, fosite.ErrServerError.WithWrap(err)
 	}
 	return rt.opts.Provider.OAuth2().NewAuthorizeRequest(ctx, req)
 }
 
+// claimsRequest returns the request's claims parameter; /authorize
+// rejected one that does not parse, so a stored request's always does.
+func claimsRequest(ar fosite.AuthorizeRequester) *provider.ClaimsRequest {
+	c, err := provider.ParseClaimsRequest(ar.GetRequestForm().Get("claims"))
+	if err != nil {
+		return &provider.ClaimsRequest{}
+	}
+	return c
+}
+
 // newSession builds the fosite session of an authorization: the ID token's
-// claims (with the standard claims the scopes release and the organization)
-// and the subject. Introspection and UserInfo read the org claim back from
-// it.
-func newSession(g grant, scopes fosite.Arguments, issuer string) *openid.DefaultSession {
-	extra := UserClaims(g.user, scopes)
+// claims (with the standard claims the scopes release, those the claims
+// parameter asked for in it, and the organization), the subject, and the
+// claims UserInfo must add. Introspection and UserInfo read the org claim
+// back from it.
+func newSession(g grant, scopes fosite.Arguments, claims *provider.ClaimsRequest, issuer string) *provider.Session {
+	extra := UserClaims(g.user, scopes, claims.IDTokenClaims()...)
 	delete(extra, "sub")
 	if g.orgID != "" {
 		extra[claimOrg] = g.orgID
 	}
-	return &openid.DefaultSession{
+	return &provider.Session{DefaultSession: openid.DefaultSession{
 		Subject:  g.user.ID,
 		Username: g.user.Email,
 		Claims: &jwt.IDTokenClaims{
@@ -350,5 +392,5 @@ func newSession(g grant, scopes fosite.Arguments, issuer string) *openid.Default
 			Extra:                           extra,
 		},
 		Headers: &jwt.Headers{},
-	}
+	}, UserinfoClaims: claims.UserinfoClaims()}
 }

@@ -160,7 +160,7 @@ func (c *Consent) show(w http.ResponseWriter, r *http.Request) {
 			page.Publisher = org.Name
 		}
 	}
-	for _, s := range req.ar.GetRequestedScopes() {
+	for _, s := range provider.ConsentScopes(req.ar) {
 		isNew := len(previous) > 0 && !previous[0].Covers([]string{s})
 		page.AnyNew = page.AnyNew || isNew
 		page.Scopes = append(page.Scopes, consentScope{Scope: provider.DescribeScope(s), New: isNew})
@@ -206,7 +206,7 @@ func (c *Consent) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	consent := storage.Consent{UserID: req.user.ID, OrgID: orgID, ClientID: req.client.ID,
-		Scopes: strings.Join(req.ar.GetRequestedScopes(), " "), Remember: r.PostForm.Get("remember") == "1"}
+		Scopes: strings.Join(provider.ConsentScopes(req.ar), " "), Remember: r.PostForm.Get("remember") == "1"}
 	if _, err := c.store.SaveConsent(ctx, consent); err != nil {
 		c.rt.authorizeError(w, r, req.ar, fosite.ErrServerError.WithWrap(err))
 		return

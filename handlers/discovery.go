@@ -34,6 +34,11 @@ type Metadata struct {
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
 	SubjectTypesSupported                      []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	UserinfoSigningAlgValuesSupported          []string `json:"userinfo_signing_alg_values_supported"`
+	RequestObjectSigningAlgValuesSupported     []string `json:"request_object_signing_alg_values_supported"`
+	RequireRequestURIRegistration              bool     `json:"require_request_uri_registration"`
+	ClaimTypesSupported                        []string `json:"claim_types_supported"`
+	DisplayValuesSupported                     []string `json:"display_values_supported"`
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
@@ -65,7 +70,15 @@ func BuildMetadata(issuer string, registration bool) Metadata {
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
 		GrantTypesSupported:                        []string{"authorization_code", "refresh_token", "client_credentials", provider.GrantTypeTokenExchange},
 		SubjectTypesSupported:                      []string{"public"},
-		IDTokenSigningAlgValuesSupported:           []string{provider.AlgRS256},
+		IDTokenSigningAlgValuesSupported:           provider.IDTokenAlgorithms,
+		UserinfoSigningAlgValuesSupported:          provider.UserinfoAlgorithms,
+		RequestObjectSigningAlgValuesSupported:     provider.RequestObjectAlgorithms,
+		RequireRequestURIRegistration:              true,
+		ClaimTypesSupported:                        []string{"normal"},
+		DisplayValuesSupported:                     []string{"page", "popup", "touch", "wap"},
+		ClaimsParameterSupported:                   true,
+		RequestParameterSupported:                  true,
+		RequestURIParameterSupported:               true,
 		TokenEndpointAuthMethodsSupported:          append(secretMethods, "none"),
 		TokenEndpointAuthSigningAlgValuesSupported: provider.AssertionAlgorithms,
 		IntrospectionEndpointAuthMethodsSupported:  secretMethods,

@@ -9,12 +9,12 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
-	"github.com/ory/fosite/handler/openid"
 
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -52,7 +52,7 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		o.writeTokenError(ctx, w, nil, err)
 		return
 	}
-	ar, err := oauth2.NewAccessRequest(ctx, r, openid.NewDefaultSession())
+	ar, err := oauth2.NewAccessRequest(ctx, r, provider.NewSession())
 	if err != nil {
 		if r.PostForm.Get("grant_type") == provider.GrantTypeTokenExchange && errors.Is(err, fosite.ErrInvalidRequest) &&
 			r.PostForm.Get("subject_token_type") != provider.TokenTypeAPIKey {
@@ -299,7 +299,7 @@ func (o *OAuth) introspectToken(ctx context.Context, token string) (introspectio
 // introspectStored answers for a token fosite stored: an access or
 // refresh token of a grant.
 func (o *OAuth) introspectStored(ctx context.Context, token string, use fosite.TokenUse) (introspectionResponse, error) {
-	got, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, use, openid.NewDefaultSession())
+	got, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, use, provider.NewSession())
 	if err != nil || got != use {
 		if errors.Is(err, storage.ErrUnavailable) {
 			return inactive, err
@@ -358,7 +358,7 @@ func (o *OAuth) userinfo(w http.ResponseWriter, r *http.Request) {
 		bearerChallenge(w, http.StatusUnauthorized, "", "")
 		return
 	}
-	session := openid.NewDefaultSession()
+	session := provider.NewSession()
 	use, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, fosite.AccessToken, session)
 	if err != nil || use != fosite.AccessToken {
 		if errors.Is(err, storage.ErrUnavailable) {
@@ -381,22 +381,47 @@ func (o *OAuth) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, statusOf(err), "server_error", "The user could not be loaded.")
 		return
 	}
-	claims := UserClaims(user, ar.GetGrantedScopes())
+	var named []string
+	if s, ok := ar.GetSession().(*provider.Session); ok {
+		named = s.UserinfoClaims
+	}
+	claims := UserClaims(user, ar.GetGrantedScopes(), named...)
 	if org := sessionOrg(ar.GetSession()); org != "" {
 		claims[claimOrg] = org
 	}
-	writeJSON(w, http.StatusOK, claims)
+	c, _ := ar.GetClient().(*storage.Client)
+	if c == nil || c.Metadata.UserinfoSignedResponseAlg == "" {
+		writeJSON(w, http.StatusOK, claims)
+		return
+	}
+	// The client registered userinfo_signed_response_alg: the answer is a
+	// JWT from this issuer to it (OpenID Connect Core §5.3.2).
+	claims["iss"] = o.provider.Issuer()
+	claims["aud"] = c.ID
+	signed, err := o.provider.SignJWT(c.Metadata.UserinfoSignedResponseAlg, claims)
+	if err != nil {
+		o.rt.log.ErrorContext(ctx, "userinfo: sign", "err", err, "request_id", RequestID(ctx))
+		writeJSONError(w, http.StatusInternalServerError, "server_error", "The UserInfo answer could not be signed.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwt")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, signed)
 }
 
 // UserClaims returns the standard claims of a user that the granted scopes
-// release (OpenID Connect Core §5.4), always with sub.
-func UserClaims(u *storage.User, scopes fosite.Arguments) map[string]any {
+// release (OpenID Connect Core §5.4), and those named (by the claims
+// parameter, §5.5, which the person consented to), always with sub.
+func UserClaims(u *storage.User, scopes fosite.Arguments, named ...string) map[string]any {
 	claims := map[string]any{"sub": u.ID}
-	if scopes.Has("profile") && u.Name != "" {
+	want := func(scope, claim string) bool { return scopes.Has(scope) || slices.Contains(named, claim) }
+	if want("profile", "name") && u.Name != "" {
 		claims["name"] = u.Name
 	}
-	if scopes.Has("email") {
+	if want("email", "email") {
 		claims["email"] = u.Email
+	}
+	if want("email", "email_verified") {
 		claims["email_verified"] = u.EmailVerified
 	}
 	return claims

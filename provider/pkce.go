@@ -11,7 +11,6 @@ import (
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
-	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/handler/pkce"
 )
 
@@ -40,7 +39,7 @@ func (h *pkceHandler) HandleTokenEndpointRequest(ctx context.Context, request fo
 	form := request.GetRequestForm()
 	verifier := form.Get("code_verifier")
 	signature := h.codes.AuthorizeCodeSignature(ctx, form.Get("code"))
-	stored, err := h.storage.GetPKCERequestSession(ctx, signature, openid.NewDefaultSession())
+	stored, err := h.storage.GetPKCERequestSession(ctx, signature, NewSession())
 	if errors.Is(err, fosite.ErrNotFound) {
 		switch {
 		case verifier != "":
@@ -74,7 +73,8 @@ func (h *pkceHandler) HandleTokenEndpointRequest(ctx context.Context, request fo
 // CheckAuthorizeRequest applies, as soon as /authorize is called and before
 // the person is asked anything, the rules fosite would otherwise check only
 // when the request is answered: response_type=code only (RFC 9700 §2.1.2),
-// the prompt values (OpenID Connect Core §3.1.2.1) and PKCE.
+// the prompt values (OpenID Connect Core §3.1.2.1), the claims parameter
+// (§5.5) and PKCE.
 func CheckAuthorizeRequest(ar fosite.AuthorizeRequester) error {
 	if !ar.GetResponseTypes().ExactOne("code") {
 		return fosite.ErrUnsupportedResponseType.WithHint("Only response_type=code is supported.")
@@ -87,6 +87,9 @@ func CheckAuthorizeRequest(ar fosite.AuthorizeRequester) error {
 		if p == "none" && len(prompts) > 1 {
 			return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other values.")
 		}
+	}
+	if _, err := ParseClaimsRequest(ar.GetRequestForm().Get("claims")); err != nil {
+		return err
 	}
 	return CheckPKCE(ar)
 }

@@ -140,8 +140,10 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 		provider:         p,
 	}
 	p.idSigner = newKeySigner(keys, AlgRS256)
-	idStrategy := &openid.DefaultStrategy{Signer: p.idSigner, Config: cfg}
-	idHelper := &openid.IDTokenHandleHelper{IDTokenStrategy: idStrategy}
+	idHelper := &openid.IDTokenHandleHelper{IDTokenStrategy: idTokenStrategy{
+		AlgRS256: &openid.DefaultStrategy{Signer: p.idSigner, Config: cfg},
+		AlgES256: &openid.DefaultStrategy{Signer: newKeySigner(keys, AlgES256), Config: cfg},
+	}}
 	validator := openid.NewOpenIDConnectRequestValidator(p.idSigner, cfg)
 
 	codeHandler := &oauth2.AuthorizeExplicitGrantHandler{
@@ -199,6 +201,22 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 		}
 	}
 	return p, nil
+}
+
+// idTokenStrategy signs each client's ID tokens with the algorithm it
+// registered (id_token_signed_response_alg), RS256 unless it chose ES256.
+type idTokenStrategy map[string]openid.OpenIDConnectTokenStrategy
+
+func (s idTokenStrategy) GenerateIDToken(ctx context.Context, lifespan time.Duration, r fosite.Requester) (string, error) {
+	alg := AlgRS256
+	if c, ok := r.GetClient().(*storage.Client); ok && c.Metadata.IDTokenSignedResponseAlg != "" {
+		alg = c.Metadata.IDTokenSignedResponseAlg
+	}
+	strategy, ok := s[alg]
+	if !ok {
+		return "", fosite.ErrServerError.WithDebugf("no ID token signer for %s", alg)
+	}
+	return strategy.GenerateIDToken(ctx, lifespan, r)
 }
 
 // onlyWhenApplicable answers fosite's calls to a token handler that does

@@ -66,14 +66,28 @@ type Registration struct {
 	PostLogoutRedirectURIs      []string        `json:"post_logout_redirect_uris,omitempty"`
 	ApplicationType             string          `json:"application_type,omitempty"`
 	RequestURIs                 []string        `json:"request_uris,omitempty"`
+	IDTokenSignedResponseAlg    string          `json:"id_token_signed_response_alg,omitempty"`
+	UserinfoSignedResponseAlg   string          `json:"userinfo_signed_response_alg,omitempty"`
+	RequestObjectSigningAlg     string          `json:"request_object_signing_alg,omitempty"`
+	SectorIdentifierURI         string          `json:"sector_identifier_uri,omitempty"`
+	SubjectType                 string          `json:"subject_type,omitempty"`
 	Extra                       map[string]any  `json:"-"`
 }
+
+// Algorithms clients may choose for what the server signs for them, and
+// for the request objects they send.
+var (
+	IDTokenAlgorithms       = []string{AlgRS256, AlgES256}
+	UserinfoAlgorithms      = []string{AlgRS256, AlgES256}
+	RequestObjectAlgorithms = []string{"none", AlgRS256, AlgES256}
+)
 
 // registrationFields are the members Registration reads itself.
 var registrationFields = []string{"redirect_uris", "token_endpoint_auth_method", "token_endpoint_auth_signing_alg",
 	"grant_types", "response_types", "client_name", "client_uri", "logo_uri", "scope", "contacts", "tos_uri",
 	"policy_uri", "jwks_uri", "jwks", "software_id", "software_version", "post_logout_redirect_uris",
-	"application_type", "request_uris"}
+	"application_type", "request_uris", "id_token_signed_response_alg", "userinfo_signed_response_alg",
+	"request_object_signing_alg", "sector_identifier_uri", "subject_type"}
 
 // readOnlyFields are what the server sets; a client may send them back on
 // an update (RFC 7592 §2.2), and they are ignored.
@@ -202,6 +216,26 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 			return badMetadata("contacts: each contact must be a non-empty address")
 		}
 	}
+	// Pairwise subject identifiers are not offered: every client sees the
+	// same sub for a person (discovery says subject_types_supported public).
+	if reg.SubjectType != "" && reg.SubjectType != "public" {
+		return badMetadata("subject_type %q is not supported; only public subject identifiers are offered", reg.SubjectType)
+	}
+	if reg.SectorIdentifierURI != "" {
+		return badMetadata("sector_identifier_uri is only for pairwise subject identifiers, which are not offered")
+	}
+	for field, check := range map[string]struct {
+		alg     string
+		allowed []string
+	}{
+		"id_token_signed_response_alg": {reg.IDTokenSignedResponseAlg, IDTokenAlgorithms},
+		"userinfo_signed_response_alg": {reg.UserinfoSignedResponseAlg, UserinfoAlgorithms},
+		"request_object_signing_alg":   {reg.RequestObjectSigningAlg, RequestObjectAlgorithms},
+	} {
+		if check.alg != "" && !slices.Contains(check.allowed, check.alg) {
+			return badMetadata("%s %q is not supported (use %s)", field, check.alg, strings.Join(check.allowed, ", "))
+		}
+	}
 	name := strings.TrimSpace(reg.ClientName)
 	if len([]rune(name)) > 100 {
 		return badMetadata("client_name: at most 100 characters")
@@ -267,6 +301,9 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 		LogoURI: reg.LogoURI, ClientURI: reg.ClientURI, PolicyURI: reg.PolicyURI, TOSURI: reg.TOSURI,
 		Contacts: reg.Contacts, SoftwareID: reg.SoftwareID, SoftwareVersion: reg.SoftwareVersion,
 		RequestURIs: reg.RequestURIs, ApplicationType: reg.ApplicationType, Extra: reg.Extra,
+		IDTokenSignedResponseAlg:  reg.IDTokenSignedResponseAlg,
+		UserinfoSignedResponseAlg: reg.UserinfoSignedResponseAlg,
+		RequestObjectSigningAlg:   reg.RequestObjectSigningAlg,
 	}
 	return nil
 }
@@ -317,6 +354,9 @@ func RegistrationResponse(c *storage.Client, secret, registrationToken, registra
 	set("software_version", c.Metadata.SoftwareVersion)
 	set("application_type", c.Metadata.ApplicationType)
 	set("token_endpoint_auth_signing_alg", c.TokenEndpointAuthSigningAlg)
+	set("id_token_signed_response_alg", c.Metadata.IDTokenSignedResponseAlg)
+	set("userinfo_signed_response_alg", c.Metadata.UserinfoSignedResponseAlg)
+	set("request_object_signing_alg", c.Metadata.RequestObjectSigningAlg)
 	if len(c.Metadata.Contacts) > 0 {
 		out["contacts"] = c.Metadata.Contacts
 	}

@@ -122,9 +122,9 @@ func (h *APIKeyExchange) HandleTokenEndpointRequest(ctx context.Context, r fosit
 		r.GrantAudience(a)
 	}
 
-	sess, ok := r.GetSession().(*openid.DefaultSession)
+	sess, ok := r.GetSession().(*Session)
 	if !ok {
-		return fosite.ErrServerError.WithDebug("the token endpoint's session is not an *openid.DefaultSession")
+		return fosite.ErrServerError.WithDebug("the token endpoint's session is not a *provider.Session")
 	}
 	now := h.provider.Now()
 	exp := now.Add(h.provider.opts.APIKeyJWTTTL)

@@ -121,8 +121,9 @@ func (c *Client) AfterFind(*gorm.DB) error {
 	return c.SetJWKS(c.JWKS)
 }
 
-// GetRequestObjectSigningAlgorithm returns the algorithm of request objects.
-func (c *Client) GetRequestObjectSigningAlgorithm() string { return "RS256" }
+// GetRequestObjectSigningAlgorithm returns the algorithm the client's
+// request objects must use ("" for any supported one).
+func (c *Client) GetRequestObjectSigningAlgorithm() string { return c.Metadata.RequestObjectSigningAlg }
 
 // GetTokenEndpointAuthMethod returns how the client authenticates.
 func (c *Client) GetTokenEndpointAuthMethod() string { return c.TokenEndpointAuthMethod }
@@ -163,6 +164,13 @@ type ClientMetadata struct {
 	RequestURIs []string `json:"request_uris,omitempty"`
 	// ApplicationType is web or native (OpenID Connect Registration).
 	ApplicationType string `json:"application_type,omitempty"`
+	// IDTokenSignedResponseAlg, UserinfoSignedResponseAlg and
+	// RequestObjectSigningAlg are the client's algorithms for ID tokens,
+	// signed UserInfo answers ("" for plain JSON) and request objects ("":
+	// any supported one).
+	IDTokenSignedResponseAlg  string `json:"id_token_signed_response_alg,omitempty"`
+	UserinfoSignedResponseAlg string `json:"userinfo_signed_response_alg,omitempty"`
+	RequestObjectSigningAlg   string `json:"request_object_signing_alg,omitempty"`
 	// Extra keeps registered metadata the server does not act on, so a
 	// client reading its registration back gets what it sent.
 	Extra map[string]any `json:"extra,omitempty"`

@@ -1,0 +1,118 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
+)
+
+// ClaimsRequest is the claims request parameter of OpenID Connect Core
+// §5.5: the claims wanted in the ID token and from UserInfo, each null or
+// {"essential": bool, "value": ..., "values": [...]}.
+type ClaimsRequest struct {
+	IDToken  map[string]json.RawMessage `json:"id_token"`
+	Userinfo map[string]json.RawMessage `json:"userinfo"`
+}
+
+// ParseClaimsRequest reads the claims parameter ("" is none).
+func ParseClaimsRequest(raw string) (*ClaimsRequest, error) {
+	if strings.TrimSpace(raw) == "" {
+		return &ClaimsRequest{}, nil
+	}
+	var c ClaimsRequest
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		return nil, fosite.ErrInvalidRequest.WithHint("The claims parameter must be a JSON object with id_token and userinfo members (OpenID Connect Core 5.5).")
+	}
+	for _, m := range []map[string]json.RawMessage{c.IDToken, c.Userinfo} {
+		for name, v := range m {
+			if string(v) == "null" {
+				continue
+			}
+			var spec struct {
+				Essential *bool `json:"essential"`
+			}
+			if err := json.Unmarshal(v, &spec); err != nil {
+				return nil, fosite.ErrInvalidRequest.WithHintf("The claims parameter asks for %q with a value that is neither null nor an object.", name)
+			}
+		}
+	}
+	return &c, nil
+}
+
+// names returns the claim names asked for in one member, sorted.
+func names(m map[string]json.RawMessage) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// claimScope is, for each claim the claims parameter can ask for by name,
+// the scope whose consent releases it.
+var claimScope = map[string]string{"name": "profile", "email": "email", "email_verified": "email"}
+
+// ConsentScopes returns the scopes a person consents to for an
+// authorization request: those it asks for, and those whose claims its
+// claims parameter names (asking for the email claim is asking to see the
+// email address, with or without the email scope).
+func ConsentScopes(ar fosite.AuthorizeRequester) []string {
+	scopes := slices.Clone([]string(ar.GetRequestedScopes()))
+	req, err := ParseClaimsRequest(ar.GetRequestForm().Get("claims"))
+	if err != nil {
+		return scopes
+	}
+	for _, name := range append(req.IDTokenClaims(), req.UserinfoClaims()...) {
+		if s, ok := claimScope[name]; ok && !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
+}
+
+// SubjectValue returns the sub the claims parameter demands for the ID
+// token ("" when it demands none): the authorization may only succeed for
+// that person (OpenID Connect Core §5.5.1).
+func (c *ClaimsRequest) SubjectValue() string {
+	var spec struct {
+		Value string `json:"value"`
+	}
+	if raw, ok := c.IDToken["sub"]; ok && json.Unmarshal(raw, &spec) == nil {
+		return spec.Value
+	}
+	return ""
+}
+
+// IDTokenClaims returns the names asked for in the ID token.
+func (c *ClaimsRequest) IDTokenClaims() []string { return names(c.IDToken) }
+
+// UserinfoClaims returns the names asked for from UserInfo.
+func (c *ClaimsRequest) UserinfoClaims() []string { return names(c.Userinfo) }
+
+// SignJWT signs claims as a JWT (typ JWT) with the current key of alg; it
+// signs UserInfo answers for clients that registered an algorithm.
+func (p *Provider) SignJWT(alg string, claims map[string]any) (string, error) {
+	key, err := p.keys.SigningKey(alg)
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: key},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", fmt.Errorf("jwt signer: %w", err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode jwt claims: %w", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign jwt: %w", err)
+	}
+	return jws.CompactSerialize()
+}
