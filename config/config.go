@@ -65,6 +65,9 @@ type Config struct {
 	APIAudiences []string
 	// APIKeyJWTTTL is the lifetime of a JWT exchanged for an API key.
 	APIKeyJWTTTL time.Duration
+	// SigningKeyRotation is how long a signing key signs before it is
+	// replaced; 0 rotates only by `ajrly-auth keys rotate`.
+	SigningKeyRotation time.Duration
 
 	// RegistrationMode is how /register admits clients: open, token (an
 	// initial access token is needed) or off.
@@ -83,22 +86,23 @@ type Config struct {
 // 127.0.0.1:8080 with a SQLite database in the working directory.
 func Default() Config {
 	return Config{
-		Addr:             "127.0.0.1:8080",
-		Issuer:           "http://127.0.0.1:8080",
-		DSN:              "sqlite://ajrly.db",
-		AccessTokenTTL:   time.Hour,
-		RefreshTokenTTL:  720 * time.Hour,
-		AuthCodeTTL:      10 * time.Minute,
-		IDTokenTTL:       time.Hour,
-		SessionTTL:       168 * time.Hour,
-		APIAudiences:     []string{"https://api.ajrly.com"},
-		APIKeyJWTTTL:     15 * time.Minute,
-		RegistrationMode: "token",
-		ClientCacheTTL:   5 * time.Second,
-		ShutdownTimeout:  15 * time.Second,
-		AutoMigrate:      true,
-		LogLevel:         "info",
-		LogFormat:        "text",
+		Addr:               "127.0.0.1:8080",
+		Issuer:             "http://127.0.0.1:8080",
+		DSN:                "sqlite://ajrly.db",
+		AccessTokenTTL:     time.Hour,
+		RefreshTokenTTL:    720 * time.Hour,
+		AuthCodeTTL:        10 * time.Minute,
+		IDTokenTTL:         time.Hour,
+		SessionTTL:         168 * time.Hour,
+		APIAudiences:       []string{"https://api.ajrly.com"},
+		APIKeyJWTTTL:       15 * time.Minute,
+		SigningKeyRotation: 2160 * time.Hour,
+		RegistrationMode:   "token",
+		ClientCacheTTL:     5 * time.Second,
+		ShutdownTimeout:    15 * time.Second,
+		AutoMigrate:        true,
+		LogLevel:           "info",
+		LogFormat:          "text",
 	}
 }
 
@@ -211,6 +215,9 @@ func (c Config) Validate() error {
 	}
 	if c.RegistrationMode != "open" && c.RegistrationMode != "token" && c.RegistrationMode != "off" {
 		bad("registration.mode", "must be open, token or off, got %q", c.RegistrationMode)
+	}
+	if c.SigningKeyRotation != 0 && (c.SigningKeyRotation < time.Hour || c.SigningKeyRotation > 8760*time.Hour) {
+		bad("signing_key_rotation", "must be 0 (never) or from 1h to 8760h, got %s", formatDuration(c.SigningKeyRotation))
 	}
 	if c.APIKeyJWTTTL < time.Minute || c.APIKeyJWTTTL > time.Hour {
 		bad("api_key_jwt_ttl", "must be between 1m and 1h, got %s", c.APIKeyJWTTTL)

@@ -78,6 +78,7 @@ func TestDefault(t *testing.T) {
 		{"session_ttl", c.SessionTTL, 168 * time.Hour},
 		{"client_cache_ttl", c.ClientCacheTTL, 5 * time.Second},
 		{"shutdown_timeout", c.ShutdownTimeout, 15 * time.Second},
+		{"signing_key_rotation", c.SigningKeyRotation, 2160 * time.Hour},
 		{"auto_migrate", c.AutoMigrate, true},
 		{"demo", c.Demo, false},
 		{"log_level", c.LogLevel, "info"},
@@ -274,6 +275,15 @@ func TestValidate(t *testing.T) {
 			name:   "an api key jwt lifetime over an hour is an error",
 			change: func(c *config.Config) { c.APIKeyJWTTTL = 2 * time.Hour },
 			want:   []string{"api_key_jwt_ttl: must be between 1m and 1h, got 2h0m0s"},
+		},
+		{
+			name:   "signing keys may rotate only by hand",
+			change: func(c *config.Config) { c.SigningKeyRotation = 0 },
+		},
+		{
+			name:   "a signing key rotation under an hour is an error",
+			change: func(c *config.Config) { c.SigningKeyRotation = 10 * time.Minute },
+			want:   []string{"signing_key_rotation: must be 0 (never) or from 1h to 8760h, got 10m"},
 		},
 		{
 			name:   "issuer without scheme is not absolute",
@@ -778,8 +788,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 22 {
-		t.Errorf("%d flags, want 22 (--config and 21 settings)", count)
+	if count != 23 {
+		t.Errorf("%d flags, want 23 (--config and 22 settings)", count)
 	}
 
 	var help bytes.Buffer

@@ -127,6 +127,11 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.APIKeyJWTTTL },
 	},
 	{
+		key: "signing_key_rotation", env: "AJRLY_SIGNING_KEY_ROTATION", flag: "signing-key-rotation",
+		usage: "how long a signing key signs before a new one replaces it, 0 for only by hand (`duration`)",
+		field: func(c *Config) any { return &c.SigningKeyRotation },
+	},
+	{
 		key: "registration.mode", env: "AJRLY_REGISTRATION_MODE", flag: "registration-mode",
 		usage: "dynamic client registration at /register: open, token (an initial access token is needed) or off (`mode`)",
 		field: func(c *Config) any { return &c.RegistrationMode },

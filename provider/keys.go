@@ -31,20 +31,45 @@ const (
 type keyStore interface {
 	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
 	CreateSigningKey(ctx context.Context, k *storage.SigningKey) error
+	RotateSigningKey(ctx context.Context, next *storage.SigningKey, prev string, retireAt, expireAt time.Time) error
+	ReplaceSigningKeys(ctx context.Context, next *storage.SigningKey) error
+}
+
+// KeyActivation is how long a new signing key is published before it
+// signs: long enough for every instance to reload its keys (each minute)
+// and for every client that cached the JWKS (max-age five minutes) to
+// fetch it again, so no one meets a token whose kid they cannot find.
+const KeyActivation = 10 * time.Minute
+
+// keyGrace is added to how long a replaced key stays published, for
+// instances that reload late and clocks that disagree.
+const keyGrace = 5 * time.Minute
+
+// KeyRotation is when signing keys rotate.
+type KeyRotation struct {
+	// Every is how long a key signs before a new one replaces it; 0 means
+	// never on its own (only `ajrly-auth keys rotate` rotates).
+	Every time.Duration
+	// Lifetime is the longest a JWT signed by a key lives (ID tokens, JWT
+	// access tokens, API-key JWTs): a replaced key stays in the JWKS that
+	// long after it stops signing.
+	Lifetime time.Duration
 }
 
 // KeySet holds the provider's signing keys in memory. Requests never read
 // keys from the database: they are loaded at start and on Reload.
 type KeySet struct {
-	store   keyStore
-	sealKey []byte
-	now     func() time.Time
-	log     *slog.Logger
+	store    keyStore
+	sealKey  []byte
+	now      func() time.Time
+	log      *slog.Logger
+	rotation KeyRotation
 
 	mu      sync.RWMutex
-	signing map[string]*jose.JSONWebKey // alg -> the newest unretired private key
-	public  map[string]*jose.JSONWebKey // kid -> every published public key
-	jwks    []byte                      // the JWKS document, encoded once per load
+	signing map[string]*jose.JSONWebKey   // alg -> the private key that signs now
+	newest  map[string]storage.SigningKey // alg -> the newest key still to stop signing (no private part)
+	public  map[string]*jose.JSONWebKey   // kid -> every published public key
+	jwks    []byte                        // the JWKS document, encoded once per load
 }
 
 // LoadKeys loads the signing keys and creates any that are missing (an
@@ -74,6 +99,15 @@ func LoadKeys(ctx context.Context, store keyStore, sealKey []byte, now func() ti
 
 // create generates, seals and stores a new key for alg.
 func (k *KeySet) create(ctx context.Context, alg string) error {
+	row, err := k.generate(alg)
+	if err != nil {
+		return err
+	}
+	return k.store.CreateSigningKey(ctx, row)
+}
+
+// generate makes a new sealed key for alg, not yet stored.
+func (k *KeySet) generate(alg string) (*storage.SigningKey, error) {
 	var priv crypto.Signer
 	var err error
 	switch alg {
@@ -82,36 +116,121 @@ func (k *KeySet) create(ctx context.Context, alg string) error {
 	case AlgES256:
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	default:
-		return fmt.Errorf("create signing key: unsupported algorithm %s", alg)
+		return nil, fmt.Errorf("create signing key: unsupported algorithm %s", alg)
 	}
 	if err != nil {
-		return fmt.Errorf("generate %s key: %w", alg, err)
+		return nil, fmt.Errorf("generate %s key: %w", alg, err)
 	}
 	jwk := jose.JSONWebKey{Key: priv, Algorithm: alg, Use: "sig"}
 	thumb, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
-		return fmt.Errorf("thumbprint %s key: %w", alg, err)
+		return nil, fmt.Errorf("thumbprint %s key: %w", alg, err)
 	}
 	jwk.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
 	privJSON, err := jwk.MarshalJSON()
 	if err != nil {
-		return fmt.Errorf("encode %s key: %w", alg, err)
+		return nil, fmt.Errorf("encode %s key: %w", alg, err)
 	}
 	pubJSON, err := jwk.Public().MarshalJSON()
 	if err != nil {
-		return fmt.Errorf("encode %s public key: %w", alg, err)
+		return nil, fmt.Errorf("encode %s public key: %w", alg, err)
 	}
 	sealed, err := seal(k.sealKey, privJSON, []byte(jwk.KeyID))
 	if err != nil {
-		return fmt.Errorf("seal %s key: %w", alg, err)
+		return nil, fmt.Errorf("seal %s key: %w", alg, err)
 	}
-	return k.store.CreateSigningKey(ctx, &storage.SigningKey{
+	return &storage.SigningKey{
 		KID:        jwk.KeyID,
 		Alg:        alg,
 		PublicJWK:  string(pubJSON),
 		PrivateEnc: sealed,
-		CreatedAt:  k.now().UTC(),
-	})
+		CreatedAt:  k.now().UTC().Truncate(time.Second),
+	}, nil
+}
+
+// SetRotation sets when keys rotate on their own and how long replaced
+// keys stay published.
+func (k *KeySet) SetRotation(r KeyRotation) { k.rotation = r }
+
+// Rotated is what a rotation did.
+type Rotated struct {
+	Alg      string
+	KID      string    // the new key
+	SignsAt  time.Time // when the new key starts signing
+	Replaced string    // the key it replaces ("" if none)
+	// LeavesAt is when the replaced key leaves the JWKS.
+	LeavesAt time.Time
+}
+
+// Rotate replaces the signing key of alg. The new key is published at once
+// and signs after KeyActivation; the old one signs until then and stays
+// published for the lifetime of what it signed. With immediately (a key
+// has leaked) the new key signs at once and every other key of alg leaves
+// the JWKS now, so tokens they signed stop verifying.
+func (k *KeySet) Rotate(ctx context.Context, alg string, immediately bool) (*Rotated, error) {
+	rows, err := k.store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	prev := ""
+	for _, row := range rows { // oldest first
+		if row.Alg == alg && row.RetiredAt == nil {
+			prev = row.KID
+		}
+	}
+	return k.replace(ctx, alg, prev, immediately)
+}
+
+// replace stores a new key of alg that replaces prev ("" for none). If
+// prev was replaced meanwhile it stores nothing and returns
+// storage.ErrConflict.
+func (k *KeySet) replace(ctx context.Context, alg, prev string, immediately bool) (*Rotated, error) {
+	next, err := k.generate(alg)
+	if err != nil {
+		return nil, err
+	}
+	now := next.CreatedAt
+	out := &Rotated{Alg: alg, KID: next.KID, SignsAt: now.Add(KeyActivation), Replaced: prev}
+	switch {
+	case immediately:
+		out.SignsAt, out.LeavesAt = now, now
+		err = k.store.ReplaceSigningKeys(ctx, next)
+	case prev == "":
+		err = k.store.CreateSigningKey(ctx, next)
+	default:
+		out.LeavesAt = out.SignsAt.Add(k.rotation.Lifetime + keyGrace)
+		err = k.store.RotateSigningKey(ctx, next, prev, out.SignsAt, out.LeavesAt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.log.InfoContext(ctx, "rotated signing key", "alg", alg, "kid", out.KID, "signs_at", out.SignsAt,
+		"replaced", out.Replaced, "replaced_leaves_jwks_at", out.LeavesAt, "immediately", immediately)
+	return out, k.Reload(ctx)
+}
+
+// rotateDue rotates each algorithm whose newest key has signed for longer
+// than the rotation period. Several instances may try at once; the store
+// lets one rotation through.
+func (k *KeySet) rotateDue(ctx context.Context) {
+	if k.rotation.Every <= 0 {
+		return
+	}
+	k.mu.RLock()
+	var due []storage.SigningKey
+	for _, row := range k.newest {
+		if !k.now().Before(row.CreatedAt.Add(k.rotation.Every)) {
+			due = append(due, row)
+		}
+	}
+	k.mu.RUnlock()
+	for _, row := range due {
+		if _, err := k.replace(ctx, row.Alg, row.KID, false); errors.Is(err, storage.ErrConflict) {
+			_ = k.Reload(ctx) // another instance rotated first
+		} else if err != nil {
+			k.log.WarnContext(ctx, "scheduled signing key rotation", "alg", row.Alg, "err", err)
+		}
+	}
 }
 
 // Reload reads the keys from storage again, e.g. after a rotation.
@@ -120,17 +239,31 @@ func (k *KeySet) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	now := k.now()
 	signing := map[string]*jose.JSONWebKey{}
+	newest := map[string]storage.SigningKey{}
 	public := map[string]*jose.JSONWebKey{}
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
-	for _, row := range rows { // oldest first: the newest unretired key per algorithm wins
+	// Oldest first. Per algorithm the newest key that still signs and has
+	// been published for KeyActivation signs; if none has (the first
+	// start, an immediate rotation), the oldest that still signs.
+	for _, row := range rows {
 		var pub jose.JSONWebKey
 		if err := pub.UnmarshalJSON([]byte(row.PublicJWK)); err != nil {
 			return fmt.Errorf("decode public key %s: %w", row.KID, err)
 		}
 		public[row.KID] = &pub
 		set.Keys = append(set.Keys, pub)
-		if row.RetiredAt != nil {
+		if row.RetiredAt == nil {
+			meta := row
+			meta.PrivateEnc = nil
+			newest[row.Alg] = meta
+		}
+		if row.RetiredAt != nil && !row.RetiredAt.After(now) {
+			continue
+		}
+		isActive := !row.CreatedAt.After(now.Add(-KeyActivation))
+		if _, seen := signing[row.Alg]; seen && !isActive {
 			continue
 		}
 		plain, err := open(k.sealKey, row.PrivateEnc, []byte(row.KID))
@@ -153,7 +286,7 @@ func (k *KeySet) Reload(ctx context.Context) error {
 		return fmt.Errorf("encode jwks: %w", err)
 	}
 	k.mu.Lock()
-	k.signing, k.public, k.jwks = signing, public, jwks
+	k.signing, k.newest, k.public, k.jwks = signing, newest, public, jwks
 	k.mu.Unlock()
 	return nil
 }
@@ -185,7 +318,8 @@ func (k *KeySet) JWKS() []byte {
 }
 
 // Run reloads the keys every interval until ctx ends, so that a rotation
-// made by another instance reaches this one.
+// made by another instance reaches this one (and a new key starts signing
+// when its activation has passed), and rotates keys that are due.
 func (k *KeySet) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -194,9 +328,13 @@ func (k *KeySet) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := k.Reload(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				k.log.WarnContext(ctx, "reload signing keys", "err", err)
+			if err := k.Reload(ctx); err != nil {
+				if !errors.Is(err, context.Canceled) {
+					k.log.WarnContext(ctx, "reload signing keys", "err", err)
+				}
+				continue
 			}
+			k.rotateDue(ctx)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,154 @@ func TestDeriveKeyNeedsALongSecret(t *testing.T) {
 	b, _ := provider.DeriveKey([]byte("a-system-secret-of-at-least-32-bytes!!"), provider.PurposeTokenHMAC)
 	if string(a) == string(b) {
 		t.Fatal("two purposes share a key")
+	}
+}
+
+// jwksKIDs returns the kids a key set publishes.
+func jwksKIDs(t *testing.T, k *provider.KeySet) []string {
+	t.Helper()
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(k.JWKS(), &set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, key := range set.Keys {
+		kids = append(kids, key.KeyID)
+	}
+	return kids
+}
+
+func signingKID(t *testing.T, k *provider.KeySet, alg string) string {
+	t.Helper()
+	key, err := k.SigningKey(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key.KeyID
+}
+
+func TestRotatedKeysArePublishedBeforeTheySignAndKeptUntilTheirTokensExpire(t *testing.T) {
+	t.Parallel()
+	clock := storagetest.NewClock()
+	store := storagetest.NewSQLiteAt(t, clock.Now)
+	ctx := context.Background()
+	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.SetRotation(provider.KeyRotation{Lifetime: time.Hour})
+	old := signingKID(t, keys, provider.AlgRS256)
+	es := signingKID(t, keys, provider.AlgES256)
+
+	clock.Advance(time.Minute)
+	r, err := keys.Rotate(ctx, provider.AlgRS256, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Replaced != old || r.KID == old || !r.SignsAt.Equal(clock.Now().Add(provider.KeyActivation)) {
+		t.Fatalf("rotation = %+v", r)
+	}
+	// Published at once, but the old key signs until the new one is
+	// activated, so no one meets a kid they have not been able to fetch.
+	if got := jwksKIDs(t, keys); !slices.Contains(got, r.KID) || !slices.Contains(got, old) {
+		t.Fatalf("JWKS right after the rotation: %v", got)
+	}
+	if got := signingKID(t, keys, provider.AlgRS256); got != old {
+		t.Fatalf("right after the rotation %s signs, want the old %s", got, old)
+	}
+
+	clock.Advance(provider.KeyActivation)
+	if err := keys.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := signingKID(t, keys, provider.AlgRS256); got != r.KID {
+		t.Fatalf("after the activation %s signs, want %s", got, r.KID)
+	}
+	if got := signingKID(t, keys, provider.AlgES256); got != es {
+		t.Fatalf("rotating RS256 changed the ES256 key to %s", got)
+	}
+	// The old key verifies what it signed for as long as that lives.
+	if got := jwksKIDs(t, keys); !slices.Contains(got, old) {
+		t.Fatalf("the old key left the JWKS before its tokens expired: %v", got)
+	}
+	clock.Advance(time.Hour + 5*time.Minute)
+	if err := keys.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := jwksKIDs(t, keys); slices.Contains(got, old) || len(got) != 2 {
+		t.Fatalf("after its tokens expired the JWKS is %v; want the old key gone", got)
+	}
+}
+
+func TestRotatingALeakedKeyWithdrawsItAtOnce(t *testing.T) {
+	t.Parallel()
+	clock := storagetest.NewClock()
+	store := storagetest.NewSQLiteAt(t, clock.Now)
+	ctx := context.Background()
+	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.SetRotation(provider.KeyRotation{Lifetime: time.Hour})
+	leaked := signingKID(t, keys, provider.AlgES256)
+	// A scheduled rotation is pending when the leak is found: neither the
+	// leaked key nor its pending successor may sign or stay published.
+	pending, err := keys.Rotate(ctx, provider.AlgES256, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	r, err := keys.Rotate(ctx, provider.AlgES256, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := signingKID(t, keys, provider.AlgES256); got != r.KID {
+		t.Fatalf("after an immediate rotation %s signs, want %s", got, r.KID)
+	}
+	if got := jwksKIDs(t, keys); slices.Contains(got, leaked) || slices.Contains(got, pending.KID) || len(got) != 2 {
+		t.Fatalf("after an immediate rotation the JWKS is %v", got)
+	}
+}
+
+func TestKeysRotateOnTheirSchedule(t *testing.T) {
+	t.Parallel()
+	clock := storagetest.NewClock()
+	store := storagetest.NewSQLiteAt(t, clock.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.SetRotation(provider.KeyRotation{Every: 24 * time.Hour, Lifetime: time.Hour})
+	before := jwksKIDs(t, keys)
+	clock.Advance(24 * time.Hour)
+	// A second instance runs the same schedule: still one rotation each.
+	other, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.SetRotation(provider.KeyRotation{Every: 24 * time.Hour, Lifetime: time.Hour})
+	go keys.Run(ctx, time.Millisecond)
+	go other.Run(ctx, time.Millisecond)
+	for len(jwksKIDs(t, keys)) < 4 {
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	rows, err := store.ListSigningKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("two instances rotating on schedule made %d keys, want 4 (two per algorithm): %+v", len(rows), rows)
+	}
+	for _, kid := range before {
+		if !slices.Contains(jwksKIDs(t, keys), kid) {
+			t.Fatalf("the replaced key %s left the JWKS at once", kid)
+		}
 	}
 }

@@ -44,6 +44,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// KeyRotation is how long a signing key signs before Keys().Run
+	// replaces it; 0 never.
+	KeyRotation time.Duration
 }
 
 // Provider is the composed OAuth 2.0 and OpenID Connect engine.
@@ -100,6 +103,7 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 	if err != nil {
 		return nil, fmt.Errorf("provider: %w", err)
 	}
+	keys.SetRotation(KeyRotation{Every: opts.KeyRotation, Lifetime: max(opts.AccessTokenTTL, opts.IDTokenTTL, opts.APIKeyJWTTTL)})
 
 	tokenURL := opts.Issuer + "/token"
 	cfg := &fositeConfig{

@@ -2,8 +2,11 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // SigningKey is one of the provider's signing keys. The public half is a
@@ -41,18 +44,49 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 	return out, nil
 }
 
-// RetireSigningKey stops a key from signing; it stays published until
-// expiresAt, when every token it signed has expired.
-func (s *Store) RetireSigningKey(ctx context.Context, kid string, expiresAt time.Time) error {
-	now := utc(s.now())
-	exp := utc(expiresAt)
-	res := s.conn(ctx).Model(&SigningKey{}).Where("kid = ? AND retired_at IS NULL", kid).
-		Updates(map[string]any{"retired_at": now, "expires_at": exp})
-	if res.Error != nil {
-		return fmt.Errorf("retire signing key %s: %w", kid, s.translate(res.Error, ErrNotFound))
+// RotateSigningKey stores next and sets when the key it replaces, prev,
+// stops signing (retireAt) and leaves the JWKS (expireAt), in one
+// transaction. When prev was already replaced (another instance rotated
+// first) nothing is stored and it returns ErrConflict, so a rotation
+// happens once however many instances attempt it.
+func (s *Store) RotateSigningKey(ctx context.Context, next *SigningKey, prev string, retireAt, expireAt time.Time) error {
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(next).Error; err != nil {
+			return err
+		}
+		res := tx.Model(&SigningKey{}).Where("kid = ? AND retired_at IS NULL", prev).
+			Updates(map[string]any{"retired_at": utc(retireAt), "expires_at": utc(expireAt)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrConflict
+		}
+		return nil
+	})
+	if errors.Is(err, ErrConflict) {
+		return fmt.Errorf("rotate signing key %s: already replaced: %w", prev, ErrConflict)
+	} else if err != nil {
+		return fmt.Errorf("rotate signing key %s: %w", prev, s.translate(err, ErrNotFound))
 	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("retire signing key %s: %w", kid, ErrNotFound)
+	return nil
+}
+
+// ReplaceSigningKeys stores next and withdraws, now, every other key of
+// its algorithm that signs or is yet to stop signing: what a leaked key
+// calls for. Tokens those keys signed stop verifying.
+func (s *Store) ReplaceSigningKeys(ctx context.Context, next *SigningKey) error {
+	now := utc(s.now())
+	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(next).Error; err != nil {
+			return err
+		}
+		return tx.Model(&SigningKey{}).
+			Where("alg = ? AND kid <> ? AND (retired_at IS NULL OR retired_at > ?)", next.Alg, next.KID, now).
+			Updates(map[string]any{"retired_at": now, "expires_at": now}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("replace %s signing keys: %w", next.Alg, s.translate(err, ErrNotFound))
 	}
 	return nil
 }

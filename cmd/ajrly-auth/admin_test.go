@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -663,5 +664,73 @@ func TestKeys(t *testing.T) {
 		wantCode(t, r, 1)
 		wantContains(t, "stderr", r.stderr, "no active API key has the id")
 		wantCode(t, db.run(t, "keys", "revoke"), 2)
+	})
+}
+
+func TestKeysRotate(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, db database) {
+		db.migrate(t)
+		published := func() map[string]storage.SigningKey {
+			out := map[string]storage.SigningKey{}
+			db.withStore(t, func(s *storage.Store) {
+				rows, err := s.ListSigningKeys(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rows {
+					out[r.KID] = r
+				}
+			})
+			return out
+		}
+
+		// The first rotation of a fresh database creates the keys, then
+		// replaces the RS256 one.
+		r := db.run(t, "keys", "rotate", "--alg", "RS256", "--json")
+		wantCode(t, r, 0)
+		var rotated []map[string]string
+		if err := json.Unmarshal([]byte(r.stdout), &rotated); err != nil || len(rotated) != 1 {
+			t.Fatalf("keys rotate --json: %v\n%s", err, r.stdout)
+		}
+		keys := published()
+		next, prev := keys[rotated[0]["kid"]], keys[rotated[0]["replaced_kid"]]
+		if next.Alg != "RS256" || prev.Alg != "RS256" || next.RetiredAt != nil || prev.RetiredAt == nil || prev.ExpiresAt == nil {
+			t.Fatalf("after keys rotate: %+v", keys)
+		}
+		// The old key signs until the new one is activated, and stays
+		// published for the longest lifetime of what it signed (1h by
+		// default) after that.
+		if got := prev.RetiredAt.Sub(next.CreatedAt); got != provider.KeyActivation {
+			t.Errorf("the old key stops signing %s after the rotation, want %s", got, provider.KeyActivation)
+		}
+		if got := prev.ExpiresAt.Sub(*prev.RetiredAt); got < time.Hour || got > 2*time.Hour {
+			t.Errorf("the old key stays published %s after it stops signing, want the token lifetime plus a margin", got)
+		}
+		if len(keys) != 3 {
+			t.Errorf("%d keys published, want the old and new RS256 keys and the ES256 key", len(keys))
+		}
+
+		r = db.run(t, "keys", "rotate")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "RS256: new key", "ES256: new key", "stays in the JWKS until", "within a minute")
+
+		// A leaked key: the new one signs at once, the others are withdrawn.
+		r = db.run(t, "keys", "rotate", "--alg", "ES256", "--now")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "were withdrawn")
+		es := 0
+		for _, k := range published() {
+			if k.Alg == "ES256" {
+				es++
+			}
+		}
+		if es != 1 {
+			t.Errorf("after keys rotate --now, %d ES256 keys are published, want 1", es)
+		}
+
+		r = db.run(t, "keys", "rotate", "--alg", "HS256")
+		wantCode(t, r, 2)
+		wantContains(t, "stderr", r.stderr, "--alg must be RS256, ES256 or all")
 	})
 }

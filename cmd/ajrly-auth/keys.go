@@ -13,12 +13,15 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// keys manages API keys: create, list, revoke.
+// keys manages API keys (create, list, revoke) and rotates the server's
+// signing keys (rotate).
 func (c *cli) keys(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError("keys needs a subcommand: create, list or revoke")
+		return usageError("keys needs a subcommand: create, list, revoke or rotate")
 	}
 	switch args[0] {
+	case "rotate":
+		return c.keysRotate(ctx, args[1:])
 	case "create":
 		return c.keysCreate(ctx, args[1:])
 	case "list":
@@ -40,7 +43,7 @@ func (c *cli) keys(ctx context.Context, args []string) error {
 			"APIs that verify JWTs themselves accept them until they expire (api_key_jwt_ttl, 15 minutes by default).\n", id)
 		return nil
 	}
-	return usageError("unknown keys subcommand %q (use create, list or revoke)", args[0])
+	return usageError("unknown keys subcommand %q (use create, list, revoke or rotate)", args[0])
 }
 
 func (c *cli) keysCreate(ctx context.Context, args []string) error {
@@ -169,4 +172,83 @@ func (c *cli) keysList(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Hint(), k.Scopes, k.OrgName, k.CreatorEmail, k.State(now))
 	}
 	return tw.Flush()
+}
+
+// keysRotate replaces the server's signing keys (not API keys): the new
+// keys are published at once and sign after provider.KeyActivation, which
+// leaves every instance and every client time to see them; with --now
+// (a key has leaked) they sign at once and the old keys are withdrawn.
+func (c *cli) keysRotate(ctx context.Context, args []string) error {
+	fs := c.newFlags("keys rotate")
+	alg := fs.String("alg", "all", "the signing `algorithm` to rotate: RS256, ES256 or all")
+	now := fs.Bool("now", false, "sign with the new key at once and withdraw the old one now, for a leaked key: tokens it signed stop verifying")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cfg, err := c.adminConfig(fs, "[--alg RS256|ES256|all] [--now] [--json]", args, 0)
+	if err != nil {
+		return err
+	}
+	algs := []string{provider.AlgRS256, provider.AlgES256}
+	switch *alg {
+	case "all":
+	case provider.AlgRS256, provider.AlgES256:
+		algs = []string{*alg}
+	default:
+		return usageError("keys rotate: --alg must be RS256, ES256 or all, got %q", *alg)
+	}
+	store, err := c.openAdminStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log := newLogger(cfg, c.stderr)
+	secret, err := systemSecret(cfg, log)
+	if err != nil {
+		return err
+	}
+	sealKey, err := provider.DeriveKey(secret, provider.PurposeSigningKeys)
+	if err != nil {
+		return err
+	}
+	set, err := provider.LoadKeys(ctx, store, sealKey, time.Now, log)
+	if err != nil {
+		return err
+	}
+	set.SetRotation(provider.KeyRotation{Lifetime: max(cfg.AccessTokenTTL, cfg.IDTokenTTL, cfg.APIKeyJWTTTL)})
+	var done []*provider.Rotated
+	for _, a := range algs {
+		r, err := set.Rotate(ctx, a, *now)
+		if errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("the %s key was rotated by another process just now; run keys rotate again if you meant to rotate twice", a)
+		} else if err != nil {
+			return err
+		}
+		done = append(done, r)
+	}
+	if *asJSON {
+		out := make([]map[string]any, 0, len(done))
+		for _, r := range done {
+			m := map[string]any{"alg": r.Alg, "kid": r.KID, "signs_at": r.SignsAt.Format(time.RFC3339)}
+			if r.Replaced != "" {
+				m["replaced_kid"] = r.Replaced
+				m["replaced_leaves_jwks_at"] = r.LeavesAt.Format(time.RFC3339)
+			}
+			out = append(out, m)
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	for _, r := range done {
+		fmt.Fprintf(c.stdout, "%s: new key %s is published now and signs from %s.\n", r.Alg, r.KID, r.SignsAt.Local().Format(time.DateTime))
+		switch {
+		case r.Replaced == "":
+		case *now:
+			fmt.Fprintf(c.stdout, "  %s and any older %s key were withdrawn: tokens they signed no longer verify.\n", r.Replaced, r.Alg)
+		default:
+			fmt.Fprintf(c.stdout, "  %s signs until then and stays in the JWKS until %s, when what it signed has expired.\n",
+				r.Replaced, r.LeavesAt.Local().Format(time.DateTime))
+		}
+	}
+	fmt.Fprintln(c.stdout, "Running servers pick the new keys up within a minute.")
+	return nil
 }

@@ -46,6 +46,7 @@ Usage:
   ajrly-auth keys create --user EMAIL --name N --scope "..." [--org NAME] [--expires-in 720h] [--json]
   ajrly-auth keys list [--org NAME] [--json]
   ajrly-auth keys revoke KEY_ID
+  ajrly-auth keys rotate [--alg RS256|ES256|all] [--now] [--json]   replace the server's signing keys
 
 Every command takes the settings flags (--dsn, --config, ...); run
 "ajrly-auth serve -h" to list them. Each has an AJRLY_* environment variable.

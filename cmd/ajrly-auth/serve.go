@@ -64,6 +64,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		IDTokenTTL:      cfg.IDTokenTTL,
 		APIAudiences:    cfg.APIAudiences,
 		APIKeyJWTTTL:    cfg.APIKeyJWTTTL,
+		KeyRotation:     cfg.SigningKeyRotation,
 		Usage:           usage,
 		Logger:          log,
 	})

@@ -3,7 +3,9 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,7 +65,8 @@ var cases = []testCase{
 	{"failed sign-ins slow down with growing delays that stop at a maximum", testThrottle},
 	{"api keys are found by digest in one lookup, listed, rotated and revoked", testAPIKeys},
 	{"key usage is counted in memory and flushed in batches without losing counts", testUsageFlush},
-	{"signing keys are listed until their expiry", testSigningKeys},
+	{"signing keys rotate once however many rotate at once, and are listed until their expiry", testSigningKeys},
+	{"replacing signing keys withdraws the old ones at once", testReplaceSigningKeys},
 	{"the janitor removes expired rows and keeps live ones", testJanitor},
 }
 
@@ -1077,29 +1080,92 @@ func testUsageFlush(t *testing.T, s *storage.Store, clock *Clock) {
 	}
 }
 
+func signingKey(kid, alg string, clock *Clock) *storage.SigningKey {
+	return &storage.SigningKey{KID: kid, Alg: alg, PublicJWK: `{"kty":"` + kid + `"}`, PrivateEnc: []byte(kid + "-sealed"), CreatedAt: clock.Now()}
+}
+
 func testSigningKeys(t *testing.T, s *storage.Store, clock *Clock) {
-	k1 := &storage.SigningKey{KID: "k1", Alg: "RS256", PublicJWK: `{"kty":"RSA"}`, PrivateEnc: []byte{1, 2, 3}, CreatedAt: clock.Now()}
-	Must(t, s.CreateSigningKey(ctx(t), k1))
+	Must(t, s.CreateSigningKey(ctx(t), signingKey("k1", "RS256", clock)))
+	Must(t, s.CreateSigningKey(ctx(t), signingKey("e1", "ES256", clock)))
 	clock.Advance(time.Second)
-	k2 := &storage.SigningKey{KID: "k2", Alg: "ES256", PublicJWK: `{"kty":"EC"}`, PrivateEnc: []byte{4, 5, 6}, CreatedAt: clock.Now()}
-	Must(t, s.CreateSigningKey(ctx(t), k2))
-	Must(t, s.RetireSigningKey(ctx(t), "k1", clock.Now().Add(time.Hour)))
+
+	// Five rotations of k1 at once: one stores its key, the others learn
+	// they came second and store nothing.
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		won, lost int
+	)
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.RotateSigningKey(ctx(t), signingKey(fmt.Sprintf("k2-%d", i), "RS256", clock), "k1", clock.Now().Add(10*time.Minute), clock.Now().Add(2*time.Hour))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, storage.ErrConflict):
+				lost++
+			default:
+				t.Errorf("rotate: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 || lost != 4 {
+		t.Fatalf("5 concurrent rotations: %d stored, %d refused; want 1 and 4", won, lost)
+	}
 	keys, err := s.ListSigningKeys(ctx(t))
 	Must(t, err)
-	if len(keys) != 2 || keys[0].KID != "k1" || keys[0].RetiredAt == nil || keys[1].RetiredAt != nil {
-		t.Fatalf("keys = %+v", keys)
+	if len(keys) != 3 {
+		t.Fatalf("after the rotation keys = %+v", keys)
 	}
-	if string(keys[1].PrivateEnc) != string([]byte{4, 5, 6}) {
-		t.Fatalf("sealed private key did not round-trip")
+	var prev, next storage.SigningKey
+	for _, k := range keys {
+		switch {
+		case k.KID == "k1":
+			prev = k
+		case k.Alg == "RS256":
+			next = k
+		}
 	}
-	clock.Advance(time.Hour)
+	if prev.RetiredAt == nil || !prev.RetiredAt.Equal(clock.Now().Add(10*time.Minute)) ||
+		prev.ExpiresAt == nil || !prev.ExpiresAt.Equal(clock.Now().Add(2*time.Hour)) {
+		t.Fatalf("k1 retires at %v and expires at %v", prev.RetiredAt, prev.ExpiresAt)
+	}
+	if next.RetiredAt != nil || string(next.PrivateEnc) != next.KID+"-sealed" {
+		t.Fatalf("the new key = %+v", next)
+	}
+
+	// A rotation of a key already replaced stores nothing.
+	if err := s.RotateSigningKey(ctx(t), signingKey("k3", "RS256", clock), "k1", clock.Now(), clock.Now()); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("rotating a replaced key: %v, want ErrConflict", err)
+	}
+	clock.Advance(2 * time.Hour)
 	keys, err = s.ListSigningKeys(ctx(t))
 	Must(t, err)
-	if len(keys) != 1 || keys[0].KID != "k2" {
-		t.Fatalf("after the retired key expired, keys = %+v", keys)
+	if len(keys) != 2 || keys[0].KID != "e1" || keys[1].KID != next.KID {
+		t.Fatalf("after k1 expired keys = %+v", keys)
 	}
-	if err := s.RetireSigningKey(ctx(t), "k1", clock.Now()); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("retiring a retired key error = %v, want ErrNotFound", err)
+}
+
+func testReplaceSigningKeys(t *testing.T, s *storage.Store, clock *Clock) {
+	Must(t, s.CreateSigningKey(ctx(t), signingKey("k1", "RS256", clock)))
+	Must(t, s.CreateSigningKey(ctx(t), signingKey("e1", "ES256", clock)))
+	clock.Advance(time.Second)
+	Must(t, s.RotateSigningKey(ctx(t), signingKey("k2", "RS256", clock), "k1", clock.Now().Add(10*time.Minute), clock.Now().Add(time.Hour)))
+	clock.Advance(time.Second)
+	Must(t, s.ReplaceSigningKeys(ctx(t), signingKey("k3", "RS256", clock)))
+	keys, err := s.ListSigningKeys(ctx(t))
+	Must(t, err)
+	var kids []string
+	for _, k := range keys {
+		kids = append(kids, k.KID)
+	}
+	if !slices.Equal(kids, []string{"e1", "k3"}) {
+		t.Fatalf("after replacing the RS256 keys the published keys are %v, want e1 and k3", kids)
 	}
 }
 
