@@ -61,6 +61,14 @@ type serverOptions struct {
 	logLevel  slog.Level
 	// registration is the /register mode; "" is the default (token).
 	registration string
+	// clock, if set, is the time of the store and the provider.
+	clock *storagetest.Clock
+}
+
+// withClock runs a test server's store and provider on clock, so a test
+// can move time forward without sleeping.
+func withClock(c *storagetest.Clock) func(*serverOptions) {
+	return func(o *serverOptions) { o.clock = c }
 }
 
 // withRegistration sets the /register mode of a test server.
@@ -75,7 +83,11 @@ func newServer(t testing.TB, b storagetest.Backend, adjust ...func(*serverOption
 	for _, f := range adjust {
 		f(&o)
 	}
-	store := b.Open(t, nil)
+	var now func() time.Time
+	if o.clock != nil {
+		now = o.clock.Now
+	}
+	store := b.Open(t, now)
 	return startServer(t, store, o)
 }
 
@@ -87,7 +99,7 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 	hs := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + hs.Listener.Addr().String()
 	usage := store.NewUsageCounter()
-	prov, err := provider.New(ctx, store, provider.Options{
+	opts := provider.Options{
 		Usage:           usage,
 		Issuer:          issuer,
 		Secret:          testSecret,
@@ -96,7 +108,11 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 		AuthCodeTTL:     10 * time.Minute,
 		IDTokenTTL:      time.Hour,
 		Logger:          log,
-	})
+	}
+	if o.clock != nil {
+		opts.Now = o.clock.Now
+	}
+	prov, err := provider.New(ctx, store, opts)
 	if err != nil {
 		t.Fatalf("provider: %v", err)
 	}

@@ -93,7 +93,7 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	secret := ""
-	if !c.Public {
+	if provider.UsesSecret(c) {
 		secret, c.SecretDigest = provider.NewClientSecret()
 	}
 	regToken := storage.NewSecret()
@@ -197,9 +197,9 @@ func (g *Registration) update(w http.ResponseWriter, r *http.Request) {
 	}
 	secret := ""
 	switch {
-	case updated.Public:
+	case !provider.UsesSecret(&updated):
 		updated.SecretDigest, updated.RotatedSecrets = nil, nil
-	case c.Public:
+	case !provider.UsesSecret(c):
 		secret, updated.SecretDigest = provider.NewClientSecret()
 	}
 	if err := g.store.UpdateClient(ctx, &updated); err != nil {

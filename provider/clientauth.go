@@ -47,7 +47,7 @@ func NewClientSecret() (secret string, digest []byte) {
 // fosite's own strategy.
 func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
 	if form.Get("client_assertion_type") != "" || form.Get("client_assertion") != "" {
-		return p.oauth2.DefaultClientAuthenticationStrategy(ctx, r, form)
+		return p.authenticateAssertion(ctx, r, form)
 	}
 	id, secret, basic := r.BasicAuth()
 	if basic {
@@ -89,6 +89,41 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 		return nil, fosite.ErrInvalidClient.WithHint("Unknown client or wrong client secret.")
 	}
 	return client, nil
+}
+
+// clientAssertionType is the only client_assertion_type (RFC 7523 §2.2).
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// authenticateAssertion authenticates a client by a JWT assertion
+// (private_key_jwt) through fosite. Every way an assertion can be wrong
+// (expired, not yet valid, an unknown kid, a replayed jti) is
+// invalid_client, which RFC 7523 §3.2 asks for and which answers 401 with a
+// challenge; fosite reports some as invalid_request or as a bare error.
+func (p *Provider) authenticateAssertion(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
+	switch {
+	case form.Get("client_assertion_type") != clientAssertionType:
+		return nil, fosite.ErrInvalidRequest.WithHintf("The client_assertion_type must be %s.", clientAssertionType)
+	case form.Get("client_assertion") == "":
+		return nil, fosite.ErrInvalidRequest.WithHint("The client_assertion_type was sent without a client_assertion.")
+	}
+	client, err := p.oauth2.DefaultClientAuthenticationStrategy(ctx, r, form)
+	if err == nil {
+		return client, nil
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return nil, fosite.ErrServerError.WithWrap(err)
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		return nil, err
+	}
+	debug := rfc.DebugField
+	if debug == "" {
+		debug = err.Error()
+	}
+	// Not wrapped: fosite's revocation answer would find the inner
+	// invalid_request first.
+	return nil, fosite.ErrInvalidClient.WithHint("The client assertion is not valid.").WithDebug(debug)
 }
 
 // AuthenticateClient authenticates the client of a request to one of the

@@ -16,6 +16,8 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
+
+	"github.com/ajrly/ajrly-auth/storage"
 )
 
 // Limits of fetching what clients host (a jwks_uri, a request_uri).
@@ -129,8 +131,9 @@ var _ fosite.JWKSFetcherStrategy = (*jwksFetcher)(nil)
 
 // jwksFetcher is fosite's JWKSFetcherStrategy for clients' jwks_uri:
 // cached for jwksCacheTTL, fetched again when an assertion carries an
-// unknown kid (a client rotated its keys), but at most once per
-// jwksMinRefresh.
+// unknown kid (a client rotated its keys), at once the first time but
+// then at most once per jwksMinRefresh, so random kids cannot make us
+// hammer a client's server.
 type jwksFetcher struct {
 	fetch *remoteFetcher
 	now   func() time.Time
@@ -140,8 +143,10 @@ type jwksFetcher struct {
 }
 
 type cachedJWKS struct {
-	set     *jose.JSONWebKeySet
+	set     jose.JSONWebKeySet
+	err     error // the fetch failed
 	fetched time.Time
+	forced  time.Time // the last fetch for an unknown kid
 }
 
 func newJWKSFetcher(fetch *remoteFetcher, now func() time.Time) *jwksFetcher {
@@ -156,24 +161,36 @@ func (f *jwksFetcher) Resolve(ctx context.Context, location string, ignoreCache 
 	entry, ok := f.cache[location]
 	f.mu.Unlock()
 	if ok {
-		age := now.Sub(entry.fetched)
-		if (!ignoreCache && age < jwksCacheTTL) || (ignoreCache && age < jwksMinRefresh) {
-			return entry.set, nil
+		fresh := now.Sub(entry.fetched) < jwksCacheTTL
+		if entry.err != nil && now.Sub(entry.fetched) < jwksMinRefresh {
+			return nil, entry.err // failed just now: do not try again on every request
+		}
+		if entry.err == nil && (!ignoreCache && fresh || ignoreCache && now.Sub(entry.forced) < jwksMinRefresh) {
+			return &entry.set, nil
 		}
 	}
-	body, err := f.fetch.get(ctx, location)
-	if err != nil {
-		return nil, fosite.ErrInvalidClient.WithHint("The client's jwks_uri could not be fetched.").WithWrap(err).WithDebug(err.Error())
+	next := cachedJWKS{fetched: now, forced: entry.forced}
+	if ignoreCache {
+		next.forced = now
 	}
-	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(body, &set); err != nil {
-		return nil, fosite.ErrInvalidClient.WithHint("The client's jwks_uri does not hold a JSON Web Key Set.").WithWrap(err)
+	if body, err := f.fetch.get(ctx, location); err != nil {
+		next.err = fosite.ErrInvalidClient.WithHint("The client's jwks_uri could not be fetched.").WithWrap(err).WithDebug(err.Error())
+	} else if err := json.Unmarshal(body, &next.set); err != nil {
+		next.err = fosite.ErrInvalidClient.WithHint("The client's jwks_uri does not hold a JSON Web Key Set.").WithWrap(err)
+	} else {
+		storage.SignatureKeys(&next.set)
+	}
+	if ctx.Err() != nil {
+		return nil, next.err // the request went away; not the client's fault
 	}
 	f.mu.Lock()
 	if len(f.cache) > 10000 {
 		f.cache = map[string]cachedJWKS{}
 	}
-	f.cache[location] = cachedJWKS{set: &set, fetched: now}
+	f.cache[location] = next
 	f.mu.Unlock()
-	return &set, nil
+	if next.err != nil {
+		return nil, next.err
+	}
+	return &next.set, nil
 }

@@ -250,10 +250,15 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 		if err := json.Unmarshal(reg.JWKS, &set); err != nil || len(set.Keys) == 0 {
 			return badMetadata("jwks: must be a JSON Web Key Set with at least one key")
 		}
+		signs := false
 		for _, k := range set.Keys {
 			if !k.IsPublic() || !k.Valid() {
 				return badMetadata("jwks: every key must be a valid public key (key %q is not)", k.KeyID)
 			}
+			signs = signs || k.Use == "" || k.Use == "sig"
+		}
+		if !signs {
+			return badMetadata(`jwks: no key is for signatures (each has a "use" other than "sig")`)
 		}
 		jwks = string(reg.JWKS)
 	}
@@ -369,7 +374,7 @@ func RegistrationResponse(c *storage.Client, secret, registrationToken, registra
 	if c.JWKS != "" {
 		out["jwks"] = json.RawMessage(c.JWKS)
 	}
-	if !c.Public {
+	if UsesSecret(c) {
 		out["client_secret_expires_at"] = 0 // secrets do not expire; rotate them
 	}
 	if secret != "" {
@@ -404,4 +409,11 @@ func ParseRegistrationIdentity(body []byte) (*RegistrationIdentity, error) {
 		return nil, badMetadata("client_id and client_secret must be strings")
 	}
 	return &id, nil
+}
+
+// UsesSecret reports whether a client authenticates with a client secret:
+// confidential clients other than private_key_jwt ones, which are given
+// none.
+func UsesSecret(c *storage.Client) bool {
+	return !c.Public && c.TokenEndpointAuthMethod != AuthPrivateKeyJWT
 }

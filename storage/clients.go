@@ -111,8 +111,20 @@ func (c *Client) SetJWKS(raw string) error {
 	if err := json.Unmarshal([]byte(raw), &set); err != nil {
 		return fmt.Errorf("jwks: %w", err)
 	}
+	SignatureKeys(&set)
 	c.JWKS, c.jwks = raw, &set
 	return nil
+}
+
+// SignatureKeys marks the keys of a set that leave out "use" as signature
+// keys: the member is optional (RFC 7517 §4.2) and many sets omit it,
+// while fosite looks up assertion keys by use "sig".
+func SignatureKeys(set *jose.JSONWebKeySet) {
+	for i := range set.Keys {
+		if set.Keys[i].Use == "" {
+			set.Keys[i].Use = "sig"
+		}
+	}
 }
 
 // AfterFind parses the stored key set once, when the row is read, so that
