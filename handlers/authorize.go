@@ -209,8 +209,8 @@ func (rt *router) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 	}
 	if ar == nil || !ar.IsRedirectURIValid() {
 		status := rfc.CodeField
-		if status < 400 || status >= 500 {
-			status = http.StatusBadRequest
+		if status < 400 || status >= 500 || status == http.StatusUnauthorized {
+			status = http.StatusBadRequest // a page has no authentication to ask for
 		}
 		if errors.Is(err, storage.ErrUnavailable) {
 			status = http.StatusServiceUnavailable
