@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -119,8 +117,6 @@ type oneTimeKey struct {
 	Name, Hint, Secret string
 	// OldKey says what became of the key this one replaced, after a rotation.
 	OldKey string
-	// Expires is when the sealed cookie carrying it stops being shown (Unix).
-	Expires int64
 }
 
 // keyForm is the create form as typed, with what is wrong with it.
@@ -157,37 +153,15 @@ type keyRow struct {
 	CanRevoke      bool
 }
 
-// workspace is the signed-in person and the organization they work in.
-type workspace struct {
-	session *storage.LoginSession
-	user    *storage.User
-	orgs    []storage.MemberOrg
-	org     *storage.MemberOrg // nil: in no organization
-}
-
 // mayManage reports whether the person may see and change k.
 func (ws *workspace) mayManage(k *storage.APIKey) bool {
 	return ws.org != nil && k.OrgID == ws.org.ID && (provider.CanManageAllKeys(ws.org.Role) || k.UserID == ws.user.ID)
 }
 
-// workspace returns the signed-in person and their organization: the
-// session's, or their first one when the session names none they are
-// still in. Without a session it sends the browser to sign in.
+// workspace returns the signed-in person and their organization (see
+// router.workspace).
 func (a *APIKeys) workspace(w http.ResponseWriter, r *http.Request, returnTo string) (*workspace, bool) {
-	ls, user, ok := a.rt.requireUser(w, r, returnTo)
-	if !ok {
-		return nil, false
-	}
-	orgs, err := a.store.UserOrganizations(r.Context(), user.ID)
-	if err != nil {
-		a.rt.serverErrorPage(w, r, "load organizations", err)
-		return nil, false
-	}
-	ws := &workspace{session: ls, user: user, orgs: orgs}
-	if id := defaultOrg(orgs, ls.OrgID); id != "" {
-		ws.org = &orgs[slices.IndexFunc(orgs, func(o storage.MemberOrg) bool { return o.ID == id })]
-	}
-	return ws, true
+	return a.rt.workspace(w, r, a.store, returnTo)
 }
 
 // page builds the list page of ws: its keys with their usage, the create
@@ -422,11 +396,7 @@ func (a *APIKeys) list(w http.ResponseWriter, r *http.Request) {
 // parseForm reads a form post and checks its CSRF token; on failure it
 // has answered.
 func (a *APIKeys) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	if err := r.ParseForm(); err != nil || !a.rt.checkCSRF(r) {
-		a.rt.refuseCSRF(w, r)
-		return false
-	}
-	return true
+	return a.rt.parseForm(w, r)
 }
 
 // create makes a key and answers with the list and, once, its secret.
@@ -496,44 +466,20 @@ func (a *APIKeys) create(w http.ResponseWriter, r *http.Request) {
 // revealCookie carries a key just made to the page that shows it once.
 const revealCookie = "ajrly_reveal"
 
-// showOnce sends the browser to the list, which shows k once. The secret
-// travels in a short-lived cookie sealed under a key of the server's and
-// bound to the person, and the list deletes the cookie as it shows it: a
-// reload shows nothing, and, since the form answered with a redirect, it
-// does not post the form again (which would make a second key).
+// revealer shows new keys once, after the redirect that answers the form.
+func (a *APIKeys) revealer() revealer {
+	return revealer{rt: a.rt, key: a.revealKey, now: a.now, cookie: revealCookie}
+}
+
+// showOnce sends the browser to the list, which shows k once (see revealer).
 func (a *APIKeys) showOnce(w http.ResponseWriter, r *http.Request, ws *workspace, k oneTimeKey) {
-	k.Expires = a.now().Add(2 * time.Minute).Unix()
-	plain, err := json.Marshal(k)
-	if err == nil {
-		var sealed []byte
-		if sealed, err = provider.Seal(a.revealKey, plain, []byte(ws.user.ID)); err == nil {
-			a.rt.setCookie(w, revealCookie, base64.RawURLEncoding.EncodeToString(sealed), 120)
-		}
-	}
-	if err != nil {
-		a.rt.serverErrorPage(w, r, "show api key", err)
-		return
-	}
-	http.Redirect(w, r, a.rt.base+apiKeysPath, http.StatusSeeOther)
+	a.revealer().showOnce(w, r, ws.user.ID, apiKeysPath, k)
 }
 
 // revealed returns the key a create or rotate just made, once.
 func (a *APIKeys) revealed(w http.ResponseWriter, r *http.Request, ws *workspace) *oneTimeKey {
-	raw := a.rt.cookie(r, revealCookie)
-	if raw == "" {
-		return nil
-	}
-	a.rt.setCookie(w, revealCookie, "", -1)
-	sealed, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil {
-		return nil
-	}
-	plain, err := provider.Open(a.revealKey, sealed, []byte(ws.user.ID))
-	if err != nil {
-		return nil
-	}
 	var k oneTimeKey
-	if json.Unmarshal(plain, &k) != nil || a.now().Unix() > k.Expires {
+	if !a.revealer().take(w, r, ws.user.ID, &k) {
 		return nil
 	}
 	return &k
@@ -572,23 +518,7 @@ func (a *APIKeys) noOrganization(w http.ResponseWriter, r *http.Request) {
 
 // switchOrg changes the organization the session works in.
 func (a *APIKeys) switchOrg(w http.ResponseWriter, r *http.Request) {
-	if !a.parseForm(w, r) {
-		return
-	}
-	ws, ok := a.workspace(w, r, apiKeysPath)
-	if !ok {
-		return
-	}
-	id := r.PostForm.Get("org")
-	if !memberOf(ws.orgs, id) {
-		a.rt.pages.renderError(w, r, http.StatusNotFound, "Organization not found", "You are not a member of that organization.", "")
-		return
-	}
-	if err := a.store.SetSessionOrg(r.Context(), a.rt.cookie(r, sessionCookie), id); err != nil {
-		a.rt.serverErrorPage(w, r, "switch organization", err)
-		return
-	}
-	http.Redirect(w, r, a.rt.base+apiKeysPath+"?switched=1", http.StatusSeeOther)
+	a.rt.switchOrg(w, r, a.store, apiKeysPath)
 }
 
 // findKey returns the key the path names if the person may manage it; any

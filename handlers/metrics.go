@@ -18,6 +18,7 @@ var routes = map[string]bool{
 	"/login": true, "/signup": true, "/consent": true, "/logout": true, "/": true,
 	"/settings/apps": true, "/settings/apps/revoke": true,
 	"/settings/api-keys": true, "/settings/api-keys/org": true,
+	"/settings/developer": true, "/settings/developer/org": true, "/settings/developer/apps": true, "/settings/developer/tokens": true,
 	"/.well-known/openid-configuration": true, "/.well-known/jwks.json": true,
 	"/health/alive": true, "/health/ready": true, "/metrics": true,
 }

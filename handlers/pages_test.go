@@ -44,8 +44,9 @@ func TestPagesRender(t *testing.T) {
 			Apps: []connectedApp{{ConnectedApp: storage.ConnectedApp{Consent: storage.Consent{ID: "cns_1", ClientID: "cl_1", Remember: true},
 				ClientName: "Example <App>", OrgName: "Acme"}, When: "1 December 2026",
 				Scopes: []provider.Scope{provider.DescribeScope("openid"), provider.DescribeScope("read")}}}},
-		"apikeys": apiKeysGoldenPage(base("API keys", user), user),
-		"error":   errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
+		"apikeys":   apiKeysGoldenPage(base("API keys", user), user),
+		"developer": developerGoldenPage(base("Developer", user), user),
+		"error":     errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
 		"home": homePage{basePage: base("Your account", user), Orgs: []storage.MemberOrg{
 			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}},
 		"logout": logoutPage{basePage: base("Sign out", user), ClientName: "Example App", ClientID: "cl_1",
@@ -143,6 +144,51 @@ func apiKeysGoldenPage(b basePage, me *storage.User) apiKeysPage {
 		}
 		row.Usage = newUsageChart(days, k.usage)
 		p.Keys = append(p.Keys, row)
+	}
+	return p
+}
+
+// developerGoldenPage is an owner's developer dashboard, where first-party
+// apps are allowed, right after registering an app: its client id and
+// secret are shown once, and the organization has apps and initial access
+// tokens in every state.
+func developerGoldenPage(b basePage, me *storage.User) developerPage {
+	now := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	web := storage.Client{ID: "cl_web", Name: "Acme <App> Dashboard", RedirectURIs: storage.Strings{"https://app.example.com/callback", "http://127.0.0.1/callback"},
+		PostLogoutRedirectURIs: storage.Strings{"https://app.example.com/bye"}, Scopes: storage.Strings{"openid", "profile", "read"},
+		TokenEndpointAuthMethod: provider.AuthSecretBasic, FirstParty: true, CreatedAt: now.AddDate(0, -2, 0),
+		Metadata: storage.ClientMetadata{LogoURI: "https://app.example.com/logo.png", ClientURI: "https://app.example.com",
+			PolicyURI: "https://app.example.com/privacy", TOSURI: "https://app.example.com/terms"},
+		RotatedSecrets: storage.RotatedSecrets{{Digest: "00", ExpiresAt: now.Add(time.Hour)}, {Digest: "11", ExpiresAt: now.Add(-time.Hour)}}}
+	spa := storage.Client{ID: "cl_spa", Name: "Acme mobile", RedirectURIs: storage.Strings{"com.acme.app:/callback"}, Public: true,
+		Scopes: storage.Strings{"openid", "offline_access"}, TokenEndpointAuthMethod: provider.AuthNone, RegistrationTokenDigest: "ab", CreatedAt: now}
+	form := appForm{Name: "New <App>", RedirectURIs: "http://app.example.com/cb", Type: appConfidential, Scopes: scopeChoices(defaultAppScopes),
+		OfferFirstParty: true, Errors: map[string][]string{"redirect_uris": {`"http://app.example.com/cb" uses http on a host that is not loopback.`}}}
+	tokens := []storage.InitialAccessToken{
+		{ID: "iat_active", CreatedBy: me.ID, CreatedAt: now.Add(-time.Hour), ExpiresAt: at(24 * time.Hour)},
+		{ID: "iat_forever", CreatedBy: "usr_2", CreatedAt: now.Add(-48 * time.Hour)},
+		{ID: "iat_expired", CreatedBy: me.ID, CreatedAt: now.AddDate(0, -1, 0), ExpiresAt: at(-time.Hour)},
+		{ID: "iat_revoked", CreatedBy: me.ID, CreatedAt: now.AddDate(0, -1, 0), RevokedAt: at(-24 * time.Hour)},
+	}
+	p := developerPage{
+		basePage: b,
+		Org:      &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+		Orgs: []storage.MemberOrg{
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+			{Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}, Role: storage.RoleMember},
+		},
+		CanManage:        true,
+		Apps:             []appRow{newAppRow(&web, now), newAppRow(&spa, now)},
+		Shown:            &shownSecret{Kind: "app", Name: "Acme <App> Dashboard", ClientID: "cl_web", Secret: "Zx9qExampleExampleExampleExampleExampleExa"},
+		Form:             form,
+		Graces:           options(secretGraceChoices, "1h"),
+		TokenExpiries:    options(tokenExpiryChoices, "never"),
+		RegistrationMode: RegistrationToken,
+		RegisterURL:      "https://auth.example.com/register",
+	}
+	for _, t := range tokens {
+		p.Tokens = append(p.Tokens, newTokenRow(&t, me, now))
 	}
 	return p
 }

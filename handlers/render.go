@@ -19,7 +19,7 @@ const formPostScript = "document.forms[0].submit()"
 
 // pageNames are the pages rendered inside layout.html. Start-up fails if
 // one is missing.
-var pageNames = []string{"login", "signup", "consent", "error", "home", "logout", "apps", "apikeys", "demo"}
+var pageNames = []string{"login", "signup", "consent", "error", "home", "logout", "apps", "apikeys", "developer", "demo"}
 
 // pages renders the HTML pages.
 type pages struct {

@@ -140,11 +140,12 @@ func NewRouter(opts Options) (http.Handler, error) {
 	(&Consent{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
 	(&Account{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
 	(&Apps{rt: rt, store: opts.Store}).Mount(pageRoutes)
-	revealKey, err := provider.DeriveKey(opts.CookieKey, "ajrly api key reveal v1")
+	revealKey, err := provider.DeriveKey(opts.CookieKey, "ajrly secret reveal v1")
 	if err != nil {
 		return nil, err
 	}
 	(&APIKeys{rt: rt, store: opts.Store, now: opts.Provider.Now, usage: opts.Usage, revealKey: revealKey}).Mount(pageRoutes)
+	(&Developer{rt: rt, store: opts.Store, now: opts.Provider.Now, revealKey: revealKey}).Mount(pageRoutes)
 	if opts.DemoClientID != "" {
 		(&Demo{rt: rt, clientID: opts.DemoClientID}).Mount(pageRoutes)
 	}

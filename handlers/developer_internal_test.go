@@ -1,0 +1,312 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+	"github.com/ajrly/ajrly-auth/storage/storagetest"
+)
+
+func TestApplyRegistrationShowsEveryFieldsProblem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		reg    provider.Registration
+		fields []string
+	}{
+		{"a good registration has no problem", provider.Registration{ClientName: "App", RedirectURIs: []string{"https://app.example.com/cb"}, Scope: "openid"}, nil},
+		{"each bad field is named", provider.Registration{
+			ClientName:             strings.Repeat("x", 101),
+			RedirectURIs:           []string{"http://app.example.com/cb"},
+			PostLogoutRedirectURIs: []string{"https://app.example.com/bye#x"},
+			LogoURI:                "ftp://app.example.com/logo.png",
+			ClientURI:              "not a url",
+			PolicyURI:              "http://app.example.com/privacy",
+			TOSURI:                 "https://app.example.com/terms",
+			Scope:                  "openid admin:all",
+		}, []string{"logo_uri", "client_uri", "name", "policy_uri", "post_logout_redirect_uris", "redirect_uris", "scope"}},
+		{"no redirect URI is a redirect URI problem", provider.Registration{ClientName: "App", Scope: "openid"}, []string{"redirect_uris"}},
+		{"a problem of no field stops there", provider.Registration{ClientName: "App", RedirectURIs: []string{"https://app.example.com/cb"},
+			TokenEndpointAuthMethod: "magic", LogoURI: "ftp://x"}, []string{"form"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			problems := map[string][]string{}
+			c := &storage.Client{ID: "cl_1", OrgID: "org_1"}
+			applyRegistration(tc.reg, c, problems)
+			var got []string
+			for field, msgs := range problems {
+				got = append(got, field)
+				for _, m := range msgs {
+					if !strings.HasSuffix(m, ".") || strings.HasPrefix(m, field+":") {
+						t.Errorf("%s: %q is not a sentence about the field", field, m)
+					}
+				}
+			}
+			if !sameSet(got, tc.fields) {
+				t.Errorf("problems in %v, want %v: %v", got, tc.fields, problems)
+			}
+			if (len(problems) == 0) != (c.Name != "") {
+				t.Errorf("the client was set (%q) with problems %v", c.Name, problems)
+			}
+			if c.OrgID != "org_1" || c.ID != "cl_1" {
+				t.Errorf("validation changed the client's id or organization: %+v", c)
+			}
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !strings.Contains(" "+strings.Join(b, " ")+" ", " "+x+" ") {
+			return false
+		}
+	}
+	return true
+}
+
+// An edit starts from everything the app registered, so that what the
+// form does not show (contacts, keys, the authentication method) is kept.
+func TestRegistrationOfKeepsWhatTheFormDoesNotShow(t *testing.T) {
+	t.Parallel()
+	jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`
+	reg, err := provider.ParseRegistration([]byte(`{"client_name":"Old","redirect_uris":["https://app.example.com/cb"],
+		"token_endpoint_auth_method":"private_key_jwt","jwks":` + jwks + `,"token_endpoint_auth_signing_alg":"ES256",
+		"contacts":["ops@example.com"],"software_id":"sw-1","grant_types":["authorization_code","client_credentials"],
+		"scope":"openid read","x_custom":"kept"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &storage.Client{ID: "cl_1"}
+	if err := provider.ApplyRegistration(reg, c); err != nil {
+		t.Fatal(err)
+	}
+	base, err := registrationOf(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := appForm{Name: "New name", RedirectURIs: "https://app.example.com/new\n\n https://app.example.com/cb ",
+		Scopes: scopeChoices([]string{"openid", "profile"})}
+	updated := *c
+	problems := map[string][]string{}
+	applyRegistration(f.registration(base), &updated, problems)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	got := []any{updated.Name, []string(updated.RedirectURIs), []string(updated.Scopes), updated.TokenEndpointAuthMethod,
+		updated.TokenEndpointAuthSigningAlg, updated.JWKS != "", []string(updated.GrantTypes), updated.Metadata.Contacts,
+		updated.Metadata.SoftwareID, updated.Metadata.Extra["x_custom"]}
+	want := []any{"New name", []string{"https://app.example.com/new", "https://app.example.com/cb"}, []string{"openid", "profile"},
+		provider.AuthPrivateKeyJWT, "ES256", true, []string{"authorization_code", "client_credentials"}, []string{"ops@example.com"},
+		"sw-1", any("kept")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after an edit (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeveloperPageModes renders what the golden file does not show: the
+// edit form, the delete confirmation, a member's list, a rotated secret,
+// a new initial access token and a person in no organization.
+func TestDeveloperPageModes(t *testing.T) {
+	t.Parallel()
+	p, err := newPages(&router{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := &storage.User{ID: "usr_1", Email: "alice@example.com"}
+	now := time.Now()
+	app := storage.Client{ID: "cl_1", Name: "Deploy <bot>", RedirectURIs: storage.Strings{"https://app.example.com/cb"}, Scopes: storage.Strings{"openid"},
+		TokenEndpointAuthMethod: provider.AuthSecretBasic, FirstParty: true, CreatedAt: now}
+	row := newAppRow(&app, now)
+	owner := &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}
+	member := &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleMember}
+	base := func(title string) basePage { return basePage{Title: title, CSRF: "csrf-token", User: user} }
+	d := &Developer{rt: &router{}}
+	adminWS := &workspace{user: user, org: &storage.MemberOrg{Organization: owner.Organization, Role: storage.RoleAdmin}}
+	tests := []struct {
+		name      string
+		data      developerPage
+		want, not []string
+	}{
+		{"the edit form holds the app and says the type stays", developerPage{basePage: base("Edit"), Org: owner, CanManage: true, Edit: &row,
+			Form: d.formOf(adminWS, &app)},
+			[]string{`action="/settings/developer/apps/cl_1"`, `value="Deploy &lt;bot&gt;"`, "https://app.example.com/cb</textarea>",
+				`id="type-note"`, "cannot be changed", `id="first-party-note"`, `name="csrf_token" value="csrf-token"`},
+			[]string{"<bot>", `name="type"`, `id="app-first-party"`, `id="register-app"`}},
+		{"the delete confirmation names the app and what stops", developerPage{basePage: base("Delete"), Org: owner, Delete: &row},
+			[]string{"Delete “Deploy &lt;bot&gt;”?", `id="delete-client-id">cl_1<`, `action="/settings/developer/apps/cl_1/delete"`,
+				"its access and refresh tokens stop working", `id="confirm-delete"`, `id="cancel"`},
+			[]string{"<bot>", `id="register-app"`}},
+		{"a member sees the apps and no form", developerPage{basePage: base("Developer"), Org: member, Apps: []appRow{row}},
+			[]string{`data-app="cl_1"`, `id="member-note"`},
+			[]string{"<form method=\"post\" action=\"/settings/developer/apps", "/rotate", "/delete", `id="create-token"`, `id="token-list"`, "Initial access tokens"}},
+		{"a rotated secret is shown once with what became of the old one", developerPage{basePage: base("Developer"), Org: owner, CanManage: true,
+			Shown: &shownSecret{Kind: "secret", Name: "Deploy <bot>", ClientID: "cl_1", Secret: "s3cr3t", Note: "The old secret keeps working until then."}},
+			[]string{"A new secret for “Deploy &lt;bot&gt;”", `id="new-secret">s3cr3t<`, `id="old-secret">The old secret keeps working`, "It will not be shown again", `data-copy="new-secret"`, "/static/copy.js"},
+			nil},
+		{"a public app's credentials say it has no secret", developerPage{basePage: base("Developer"), Org: owner, CanManage: true,
+			Shown: &shownSecret{Kind: "app", Name: "Mobile", ClientID: "cl_2"}},
+			[]string{`id="new-client-id">cl_2<`, `id="no-secret"`}, []string{`id="new-secret"`}},
+		{"a new initial access token is shown once", developerPage{basePage: base("Developer"), Org: owner, CanManage: true, RegistrationMode: RegistrationToken,
+			RegisterURL: "https://auth.example.com/register", Shown: &shownSecret{Kind: "token", Token: "t0k3n", Note: "It works until you revoke it."}},
+			[]string{`id="new-token">t0k3n<`, `data-copy="new-token"`, "POST https://auth.example.com/register", "It works until you revoke it.", `id="create-token"`},
+			[]string{`id="new-client-id"`}},
+		{"open registration needs no token", developerPage{basePage: base("Developer"), Org: owner, CanManage: true, RegistrationMode: RegistrationOpen},
+			[]string{`id="registration-open"`}, []string{`id="create-token"`}},
+		{"a person in no organization learns that apps belong to one", developerPage{basePage: base("Developer")},
+			[]string{`id="no-org"`}, []string{`id="register-app"`, `id="apps"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := p.byName["developer"].ExecuteTemplate(&buf, "layout", tc.data); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(buf.String(), s) {
+					t.Errorf("the page lacks %q", s)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(buf.String(), s) {
+					t.Errorf("the page shows %q", s)
+				}
+			}
+			if t.Failed() {
+				t.Log(buf.String())
+			}
+		})
+	}
+}
+
+// browserless is a cookie-keeping client of a router, without a network.
+type browserless struct {
+	t       *testing.T
+	h       http.Handler
+	cookies map[string]*http.Cookie
+}
+
+func (b *browserless) do(method, path string, form url.Values) *httptest.ResponseRecorder {
+	b.t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req := httptest.NewRequest(method, testIssuer+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range b.cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	b.h.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			delete(b.cookies, c.Name)
+		} else {
+			b.cookies[c.Name] = c
+		}
+	}
+	return rec
+}
+
+const testIssuer = "https://auth.example.com"
+
+var csrfValue = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// First-party apps skip consent: only owners may register them, and only
+// where the configuration allows it; a forged checkbox is refused.
+func TestFirstPartyAppsAreForOwnersWhereAllowed(t *testing.T) {
+	t.Parallel()
+	for _, allowed := range []bool{true, false} {
+		store := storagetest.NewSQLite(t)
+		ctx := context.Background()
+		secret := []byte("developer-test-secret-developer-test-secret")
+		prov, err := provider.New(ctx, store, provider.Options{Issuer: testIssuer, Secret: secret,
+			AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour, AuthCodeTTL: time.Minute, IDTokenTTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _ := provider.DeriveKey(secret, provider.PurposeCookies)
+		h, err := NewRouter(Options{Provider: prov, Store: store, CookieKey: key, AllowFirstParty: allowed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner, org, err := store.SignUp(ctx, "owner@example.com", "Owner", "a long enough password", "Acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := store.CreateUser(ctx, "admin@example.com", "Admin", "a long enough password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.AddMember(ctx, org.ID, admin.ID, storage.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []struct {
+			role string
+			user *storage.User
+		}{{storage.RoleOwner, owner}, {storage.RoleAdmin, admin}} {
+			offered := allowed && who.role == storage.RoleOwner
+			t.Run(who.role+map[bool]string{true: " where allowed", false: " where not allowed"}[allowed], func(t *testing.T) {
+				token, _, err := store.CreateLoginSession(ctx, who.user.ID, org.ID, time.Hour, "test", "127.0.0.1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := &browserless{t: t, h: h, cookies: map[string]*http.Cookie{}}
+				b.cookies["__Host-"+sessionCookie] = &http.Cookie{Name: "__Host-" + sessionCookie, Value: token}
+				list := b.do(http.MethodGet, developerPath, nil)
+				if list.Code != http.StatusOK {
+					t.Fatalf("the page: %d", list.Code)
+				}
+				if got := strings.Contains(list.Body.String(), `name="first_party"`); got != offered {
+					t.Errorf("the first-party checkbox is offered: %v, want %v", got, offered)
+				}
+				m := csrfValue.FindStringSubmatch(list.Body.String())
+				if m == nil {
+					t.Fatal("no CSRF token")
+				}
+				name := "Internal " + who.role
+				post := b.do(http.MethodPost, developerPath+"/apps", url.Values{"csrf_token": {m[1]}, "name": {name},
+					"redirect_uris": {"https://internal.example.com/cb"}, "type": {"confidential"}, "scope": {"openid", "read"}, "first_party": {"1"}})
+				clients, err := store.ListOrgClients(ctx, org.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var made *storage.Client
+				for i := range clients {
+					if clients[i].Name == name {
+						made = &clients[i]
+					}
+				}
+				if offered {
+					if post.Code != http.StatusSeeOther || made == nil || !made.FirstParty {
+						t.Errorf("an owner where allowed: %d, stored %+v; want a first-party app", post.Code, made)
+					}
+					return
+				}
+				if post.Code != http.StatusBadRequest || !strings.Contains(post.Body.String(), `id="error-first_party"`) || made != nil {
+					t.Errorf("a forged first-party app: status %d, stored %+v; want 400 with the reason and nothing stored", post.Code, made)
+				}
+			})
+		}
+	}
+}
