@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -239,6 +240,20 @@ func (k *KeySet) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	// Oldest first; of two keys made in the same second, the one being
+	// replaced is the older.
+	slices.SortStableFunc(rows, func(a, b storage.SigningKey) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		switch {
+		case a.RetiredAt != nil && b.RetiredAt == nil:
+			return -1
+		case a.RetiredAt == nil && b.RetiredAt != nil:
+			return 1
+		}
+		return 0
+	})
 	now := k.now()
 	signing := map[string]*jose.JSONWebKey{}
 	newest := map[string]storage.SigningKey{}

@@ -252,3 +252,28 @@ func TestKeysRotateOnTheirSchedule(t *testing.T) {
 		}
 	}
 }
+
+func TestARotationInTheSecondAKeyWasMadeStillWaitsForActivation(t *testing.T) {
+	t.Parallel()
+	clock := storagetest.NewClock() // frozen: every key below is made in the same second
+	store := storagetest.NewSQLiteAt(t, clock.Now)
+	ctx := context.Background()
+	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Kids are random, so a tie broken by kid would pass some rounds.
+	for range 8 {
+		fresh, err := keys.Rotate(ctx, provider.AlgES256, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := keys.Rotate(ctx, provider.AlgES256, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := signingKID(t, keys, provider.AlgES256); got != fresh.KID {
+			t.Fatalf("right after rotating %s (same second) %s signs, want it to wait for activation", fresh.KID, next.KID)
+		}
+	}
+}
