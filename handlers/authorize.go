@@ -263,6 +263,9 @@ func describeAuthorizeError(rfc *fosite.RFC6749Error) string {
 	case fosite.ErrServerError.ErrorField, "temporarily_unavailable":
 		return "The server could not handle the request. Please try again in a moment."
 	}
+	if strings.Contains(rfc.HintField, "'redirect_uri' parameter is required") {
+		return "The app did not say where to send you back (the redirect_uri is missing), so we stopped here."
+	}
 	if strings.Contains(rfc.HintField, "redirect_uri") || strings.Contains(rfc.HintField, "redirect url") {
 		return "The app asked to send you back to an address it has not registered, so we stopped here for your safety."
 	}
