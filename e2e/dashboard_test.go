@@ -24,43 +24,12 @@ const (
 )
 
 // keysUI is one signed-in person's browser on the API keys page.
-type keysUI struct {
-	t    *testing.T
-	s    *server
-	a    *agent
-	csrf string
-}
+type keysUI struct{ *settingsUI }
 
-// openAPIKeys signs email in, starting from the keys page, which must send
-// a stranger to sign in first.
+// openAPIKeys signs email in, starting from the keys page.
 func (s *server) openAPIKeys(t *testing.T, email string) *keysUI {
 	t.Helper()
-	a := s.newAgent(t)
-	login := a.get(s.URL + keysPath)
-	if login.url.Path != "/login" || login.url.Query().Get("return_to") != keysPath {
-		t.Fatalf("signed out, the keys page went to %s (status %d), want the sign-in page coming back here", login.url, login.status)
-	}
-	a.signIn(login, email, keyPassword)
-	ui := &keysUI{t: t, s: s, a: a}
-	ui.csrf = ui.list().csrf(t)
-	return ui
-}
-
-// list opens the keys page.
-func (ui *keysUI) list() page {
-	ui.t.Helper()
-	p := ui.a.get(ui.s.URL + keysPath)
-	if p.status != http.StatusOK || p.url.Path != keysPath {
-		ui.t.Fatalf("the keys page: status %d at %s:\n%s", p.status, p.url, p.body)
-	}
-	return p
-}
-
-// post sends one of the page's forms, with the CSRF token.
-func (ui *keysUI) post(path string, form url.Values) page {
-	ui.t.Helper()
-	form.Set("csrf_token", ui.csrf)
-	return ui.a.post(ui.s.URL+path, form)
+	return &keysUI{s.openSettings(t, email, keysPath)}
 }
 
 // create fills in "Create new key".

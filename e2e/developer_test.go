@@ -26,43 +26,12 @@ import (
 const devPath = "/settings/developer"
 
 // devUI is one signed-in person's browser on the developer page.
-type devUI struct {
-	t    *testing.T
-	s    *server
-	a    *agent
-	csrf string
-}
+type devUI struct{ *settingsUI }
 
-// openDeveloper signs email in, starting from the developer page, which
-// must send a stranger to sign in first.
+// openDeveloper signs email in, starting from the developer page.
 func (s *server) openDeveloper(t *testing.T, email string) *devUI {
 	t.Helper()
-	a := s.newAgent(t)
-	login := a.get(s.URL + devPath)
-	if login.url.Path != "/login" || login.url.Query().Get("return_to") != devPath {
-		t.Fatalf("signed out, the developer page went to %s (status %d), want the sign-in page coming back here", login.url, login.status)
-	}
-	a.signIn(login, email, keyPassword)
-	ui := &devUI{t: t, s: s, a: a}
-	ui.csrf = ui.list().csrf(t)
-	return ui
-}
-
-// list opens the developer page.
-func (ui *devUI) list() page {
-	ui.t.Helper()
-	p := ui.a.get(ui.s.URL + devPath)
-	if p.status != http.StatusOK || p.url.Path != devPath {
-		ui.t.Fatalf("the developer page: status %d at %s:\n%s", p.status, p.url, p.body)
-	}
-	return p
-}
-
-// post sends one of the page's forms, with the CSRF token.
-func (ui *devUI) post(path string, form url.Values) page {
-	ui.t.Helper()
-	form.Set("csrf_token", ui.csrf)
-	return ui.a.post(ui.s.URL+path, form)
+	return &devUI{s.openSettings(t, email, devPath)}
 }
 
 // devAppForm is a filled-in registration form: a confidential web app with

@@ -380,3 +380,44 @@ func freePort(t testing.TB) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+// settingsUI is one signed-in person's browser on a settings page.
+type settingsUI struct {
+	t    *testing.T
+	s    *server
+	a    *agent
+	path string
+	csrf string
+}
+
+// openSettings signs email in, starting from the settings page at path,
+// which must send a stranger to sign in first and back after.
+func (s *server) openSettings(t *testing.T, email, path string) *settingsUI {
+	t.Helper()
+	a := s.newAgent(t)
+	login := a.get(s.URL + path)
+	if login.url.Path != "/login" || login.url.Query().Get("return_to") != path {
+		t.Fatalf("signed out, %s went to %s (status %d), want the sign-in page coming back here", path, login.url, login.status)
+	}
+	a.signIn(login, email, keyPassword)
+	ui := &settingsUI{t: t, s: s, a: a, path: path}
+	ui.csrf = ui.list().csrf(t)
+	return ui
+}
+
+// list opens the page.
+func (ui *settingsUI) list() page {
+	ui.t.Helper()
+	p := ui.a.get(ui.s.URL + ui.path)
+	if p.status != http.StatusOK || p.url.Path != ui.path {
+		ui.t.Fatalf("%s: status %d at %s:\n%s", ui.path, p.status, p.url, p.body)
+	}
+	return p
+}
+
+// post sends one of the page's forms, with the CSRF token.
+func (ui *settingsUI) post(path string, form url.Values) page {
+	ui.t.Helper()
+	form.Set("csrf_token", ui.csrf)
+	return ui.a.post(ui.s.URL+path, form)
+}

@@ -536,15 +536,23 @@ func (d *Developer) managedApp(w http.ResponseWriter, r *http.Request) (*workspa
 	if !ok {
 		return nil, nil, false
 	}
+	c, ok := d.appToManage(w, r, ws)
+	return ws, c, ok
+}
+
+// appToManage returns the app the path names, which must be one of the
+// organization's (else 404), to a person who must be an owner or admin
+// (else 403). On failure it has answered.
+func (d *Developer) appToManage(w http.ResponseWriter, r *http.Request, ws *workspace) (*storage.Client, bool) {
 	c, ok := d.findApp(w, r, ws)
 	if !ok {
-		return nil, nil, false
+		return nil, false
 	}
 	if !canManageApps(ws.org.Role) {
 		d.forbidden(w, r, ws)
-		return nil, nil, false
+		return nil, false
 	}
-	return ws, c, true
+	return c, true
 }
 
 // formWorkspace checks a form post's CSRF token and returns the
@@ -648,12 +656,8 @@ func (d *Developer) edit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, ok := d.findApp(w, r, ws)
+	c, ok := d.appToManage(w, r, ws)
 	if !ok {
-		return
-	}
-	if !canManageApps(ws.org.Role) {
-		d.forbidden(w, r, ws)
 		return
 	}
 	d.renderEdit(w, r, ws, c, d.formOf(ws, c), http.StatusOK)
@@ -765,12 +769,8 @@ func (d *Developer) confirmDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, ok := d.findApp(w, r, ws)
+	c, ok := d.appToManage(w, r, ws)
 	if !ok {
-		return
-	}
-	if !canManageApps(ws.org.Role) {
-		d.forbidden(w, r, ws)
 		return
 	}
 	row := newAppRow(c, d.now())

@@ -11,6 +11,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -130,12 +131,8 @@ func signingKID(t *testing.T, k *provider.KeySet, alg string) string {
 func TestRotatedKeysArePublishedBeforeTheySignAndKeptUntilTheirTokensExpire(t *testing.T) {
 	t.Parallel()
 	clock := storagetest.NewClock()
-	store := storagetest.NewSQLiteAt(t, clock.Now)
 	ctx := context.Background()
-	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, _ := newKeySet(t, clock)
 	keys.SetRotation(provider.KeyRotation{Lifetime: time.Hour})
 	old := signingKID(t, keys, provider.AlgRS256)
 	es := signingKID(t, keys, provider.AlgES256)
@@ -183,12 +180,8 @@ func TestRotatedKeysArePublishedBeforeTheySignAndKeptUntilTheirTokensExpire(t *t
 func TestRotatingALeakedKeyWithdrawsItAtOnce(t *testing.T) {
 	t.Parallel()
 	clock := storagetest.NewClock()
-	store := storagetest.NewSQLiteAt(t, clock.Now)
 	ctx := context.Background()
-	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, _ := newKeySet(t, clock)
 	keys.SetRotation(provider.KeyRotation{Lifetime: time.Hour})
 	leaked := signingKID(t, keys, provider.AlgES256)
 	// A scheduled rotation is pending when the leak is found: neither the
@@ -213,13 +206,9 @@ func TestRotatingALeakedKeyWithdrawsItAtOnce(t *testing.T) {
 func TestKeysRotateOnTheirSchedule(t *testing.T) {
 	t.Parallel()
 	clock := storagetest.NewClock()
-	store := storagetest.NewSQLiteAt(t, clock.Now)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, store := newKeySet(t, clock)
 	keys.SetRotation(provider.KeyRotation{Every: 24 * time.Hour, Lifetime: time.Hour})
 	before := jwksKIDs(t, keys)
 	clock.Advance(24 * time.Hour)
@@ -256,12 +245,8 @@ func TestKeysRotateOnTheirSchedule(t *testing.T) {
 func TestARotationInTheSecondAKeyWasMadeStillWaitsForActivation(t *testing.T) {
 	t.Parallel()
 	clock := storagetest.NewClock() // frozen: every key below is made in the same second
-	store := storagetest.NewSQLiteAt(t, clock.Now)
 	ctx := context.Background()
-	keys, err := provider.LoadKeys(ctx, store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, _ := newKeySet(t, clock)
 	// Kids are random, so a tie broken by kid would pass some rounds.
 	for range 8 {
 		fresh, err := keys.Rotate(ctx, provider.AlgES256, true)
@@ -276,4 +261,15 @@ func TestARotationInTheSecondAKeyWasMadeStillWaitsForActivation(t *testing.T) {
 			t.Fatalf("right after rotating %s (same second) %s signs, want it to wait for activation", fresh.KID, next.KID)
 		}
 	}
+}
+
+// newKeySet loads the keys of a fresh store on clock.
+func newKeySet(t *testing.T, clock *storagetest.Clock) (*provider.KeySet, *storage.Store) {
+	t.Helper()
+	store := storagetest.NewSQLiteAt(t, clock.Now)
+	keys, err := provider.LoadKeys(context.Background(), store, sealKey(t, "a-system-secret-of-at-least-32-bytes!!"), clock.Now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys, store
 }
