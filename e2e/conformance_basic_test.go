@@ -514,7 +514,7 @@ func TestOIDCCServer(t *testing.T) {
 			t.Errorf("discovery lacks the code response type, RS256 or subject types: %v", doc)
 		}
 		// CheckForKeyIdInServerJWKs: every key has a kid (OpenID Connect Core §10.1).
-		keys := basicJWKS(t, op.s)
+		keys := op.s.jwks(t)
 		if len(keys.Keys) == 0 {
 			t.Fatal("the JWKS has no keys")
 		}
@@ -551,24 +551,6 @@ func TestOIDCCServer(t *testing.T) {
 	})
 }
 
-// basicJWKS fetches the provider's key set.
-func basicJWKS(t *testing.T, s *server) jose.JSONWebKeySet {
-	t.Helper()
-	resp, err := http.Get(s.URL + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("jwks: status %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatalf("jwks: %v", err)
-	}
-	return set
-}
-
 // oidcc-response-type-missing: a request without response_type is refused with invalid_request or unsupported_response_type, never a code.
 func TestOIDCCResponseTypeMissing(t *testing.T) {
 	t.Parallel()
@@ -597,7 +579,7 @@ func TestOIDCCIdtokenSignature(t *testing.T) {
 			t.Errorf("the ID token is signed with %s, want RS256 (OpenID Connect Core §3.1.3.7)", alg)
 		}
 		var key *jose.JSONWebKey
-		for _, k := range basicJWKS(t, op.s).Keys {
+		for _, k := range op.s.jwks(t).Keys {
 			if k.KeyID == kid {
 				key = &k
 			}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-jose/go-jose/v3"
-	"github.com/go-jose/go-jose/v3/jwt"
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
@@ -68,25 +67,6 @@ func dynKey(t testing.TB, withKid bool) clientKey {
 		k.kid = ""
 	}
 	return k
-}
-
-// dynSign signs claims with the key's algorithm, naming its kid in the
-// header only when it has one.
-func dynSign(t testing.TB, k clientKey, claims any) string {
-	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if k.kid != "" {
-		opts = opts.WithHeader("kid", k.kid)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.alg, Key: k.priv}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := jwt.Signed(signer).Claims(claims).CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 // dynUnsigned serializes claims as an unsigned JWT, {"alg":"none"} and an
@@ -231,7 +211,7 @@ func (c *dynClient) code(t *testing.T, redirect *url.URL, state string) string {
 // (CreateClientAuthenticationAssertionClaims).
 func (c *dynClient) assertion(t testing.TB, aud string) string {
 	t.Helper()
-	return dynSign(t, c.key, assertionClaims(t, c.id, aud))
+	return c.key.sign(t, assertionClaims(t, c.id, aud))
 }
 
 // exchange redeems a code with golang.org/x/oauth2, authenticating with a
@@ -352,7 +332,7 @@ func (c *dynClient) refresh(t *testing.T, key clientKey, refreshToken, scope str
 	if scope != "" {
 		form.Set("scope", scope)
 	}
-	return c.s.postForm(t, "/token", withAssertion(form, dynSign(t, key, assertionClaims(t, c.id, c.s.URL+"/token"))))
+	return c.s.postForm(t, "/token", withAssertion(form, key.sign(t, assertionClaims(t, c.id, c.s.URL+"/token"))))
 }
 
 // dynRefreshed checks a refresh answer as RefreshTokenRequestSteps does:
@@ -1330,7 +1310,7 @@ func TestOIDCCRequestUriSignedRS256(t *testing.T) {
 		signWith := func(k clientKey) func(map[string]any) string {
 			return func(claims map[string]any) string {
 				claims["aud"], claims["iss"] = s.URL, c.id
-				return dynSign(t, k, claims)
+				return k.sign(t, claims)
 			}
 		}
 		dynRequestURIFlow(t, c, host, requestURI, signWith(key))

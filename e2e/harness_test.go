@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v3"
+
 	"github.com/ajrly/ajrly-auth/handlers"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -420,4 +422,22 @@ func (ui *settingsUI) post(path string, form url.Values) page {
 	ui.t.Helper()
 	form.Set("csrf_token", ui.csrf)
 	return ui.a.post(ui.s.URL+path, form)
+}
+
+// jwks fetches the server's key set.
+func (s *server) jwks(t testing.TB) jose.JSONWebKeySet {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("jwks: status %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatalf("jwks: %v", err)
+	}
+	return set
 }

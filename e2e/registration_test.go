@@ -235,7 +235,8 @@ func assertionClaims(t testing.TB, clientID, audience string) jwt.Claims {
 	}
 }
 
-// sign signs claims with the key's algorithm and kid.
+// sign signs claims with the key's algorithm and kid (none when kid is
+// empty).
 func (k clientKey) sign(t testing.TB, claims any) string {
 	t.Helper()
 	return k.signAs(t, k.alg, claims)
@@ -243,8 +244,11 @@ func (k clientKey) sign(t testing.TB, claims any) string {
 
 func (k clientKey) signAs(t testing.TB, alg jose.SignatureAlgorithm, claims any) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: k.priv},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.kid))
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if k.kid != "" {
+		opts = opts.WithHeader("kid", k.kid)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: k.priv}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

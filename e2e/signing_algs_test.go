@@ -145,15 +145,7 @@ func TestClientsChooseTheirSigningAlgorithms(t *testing.T) {
 // publishedKey returns the key of the server's JWKS with kid.
 func publishedKey(t *testing.T, s *server, kid string) *jose.JSONWebKey {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatal(err)
-	}
+	set := s.jwks(t)
 	keys := set.Key(kid)
 	if len(keys) != 1 {
 		t.Fatalf("the JWKS has %d keys with kid %q", len(keys), kid)

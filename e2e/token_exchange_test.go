@@ -65,15 +65,7 @@ func exchangeForm(key string, extra ...string) url.Values {
 // resource server would, and returns its header type and claims.
 func verifyAccessJWT(t *testing.T, s *server, token string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatal(err)
-	}
+	set := s.jwks(t)
 	jws, err := jose.ParseSigned(token)
 	if err != nil {
 		t.Fatalf("parse access token: %v", err)
