@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -269,6 +272,20 @@ func TestJWTAccessTokensForClients(t *testing.T) {
 		if intro := s.introspect(t, rsID, rsSecret, tok.AccessToken); intro["active"] != true || intro["org"] != org.ID {
 			t.Errorf("introspection = %v", intro)
 		}
+		// Its claims signed by anyone else, as they are or naming an API
+		// key, are not.
+		for name, keyID := range map[string]string{"as they are": "", "naming an API key": "key_forged"} {
+			forged := map[string]any{}
+			for k, v := range claims {
+				forged[k] = v
+			}
+			if keyID != "" {
+				forged["key_id"] = keyID
+			}
+			if intro := s.introspect(t, rsID, rsSecret, forgeAccessJWT(t, tok.AccessToken, forged)); intro["active"] != false {
+				t.Errorf("the token's claims %s, signed by a stranger: %v", name, intro)
+			}
+		}
 		// An ID token is never taken for an access token.
 		if intro := s.introspect(t, rsID, rsSecret, tok.Extra("id_token").(string)); intro["active"] != false {
 			t.Errorf("an ID token introspects as %v", intro)
@@ -281,4 +298,33 @@ func TestJWTAccessTokensForClients(t *testing.T) {
 			t.Errorf("a revoked JWT access token: %v", intro)
 		}
 	})
+}
+
+// forgeAccessJWT signs claims as an at+jwt with a key of its own, under
+// the kid of the real token like.
+func forgeAccessJWT(t *testing.T, like string, claims map[string]any) string {
+	t.Helper()
+	real, err := jose.ParseSigned(like)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", real.Signatures[0].Header.KeyID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }

@@ -271,14 +271,14 @@ func (o *OAuth) introspectToken(ctx context.Context, token string) (introspectio
 			resp.ExpiresAt = key.ExpiresAt.Unix()
 		}
 		return resp, nil
+	case provider.LooksLikeJWT(token) && !provider.IsAPIKeyJWT(token):
+		// A JWT client's access token has a row, like an opaque one; the
+		// token strategy verifies its signature.
+		return o.introspectStored(ctx, token, fosite.AccessToken)
 	case provider.LooksLikeJWT(token):
 		claims, err := o.provider.VerifyAccessJWT(token)
-		if err != nil {
+		if err != nil || claims.KeyID == "" {
 			return inactive, nil
-		}
-		if claims.KeyID == "" {
-			// A JWT client's access token has a row, like an opaque one.
-			return o.introspectStored(ctx, token, fosite.AccessToken)
 		}
 		if active, err := o.provider.APIKeyActive(ctx, claims.KeyID); err != nil || !active {
 			return inactive, err

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,6 +102,25 @@ func (p *Provider) VerifyAccessJWT(token string) (*AccessClaims, error) {
 		return &c, fmt.Errorf("%w: not valid yet", ErrNotAccessJWT)
 	}
 	return &c, nil
+}
+
+// IsAPIKeyJWT reports whether a JWT access token names an API key
+// (key_id), reading its payload without verifying it: only to choose how
+// to check it. Both ways verify the signature, once.
+func IsAPIKeyJWT(token string) bool {
+	first := strings.IndexByte(token, '.')
+	last := strings.LastIndexByte(token, '.')
+	if first < 0 || last <= first {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(token[first+1 : last])
+	if err != nil {
+		return false
+	}
+	var c struct {
+		KeyID string `json:"key_id"`
+	}
+	return json.Unmarshal(payload, &c) == nil && c.KeyID != ""
 }
 
 // LooksLikeJWT tells a compact JWS from our other tokens by its shape.
