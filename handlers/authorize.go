@@ -334,6 +334,9 @@ func (rt *router) authorizeRequest(r *http.Request) (fosite.AuthorizeRequester, 
 	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return nil, fosite.ErrInvalidRequest.WithHint("The request body could not be read.").WithWrap(err)
 	}
+	if r.Form.Get("request") == "" && r.Form.Get("request_uri") == "" {
+		return rt.opts.Provider.OAuth2().NewAuthorizeRequest(ctx, r)
+	}
 	form, err := rt.opts.Provider.ResolveRequestObject(ctx, r.Form)
 	if err != nil {
 		plain := url.Values{}

@@ -164,24 +164,11 @@ func jsonBodyToForm(r *http.Request) error {
 	}
 	form := url.Values{}
 	for k, v := range raw {
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			form.Set(k, s)
-			continue
+		s, ok := provider.FormValue(v)
+		if !ok {
+			return fosite.ErrInvalidRequest.WithHintf("The JSON field %q must be a string.", k)
 		}
-		var n json.Number
-		dec := json.NewDecoder(strings.NewReader(string(v)))
-		dec.UseNumber()
-		if err := dec.Decode(&n); err == nil {
-			form.Set(k, n.String())
-			continue
-		}
-		var b bool
-		if err := json.Unmarshal(v, &b); err == nil {
-			form.Set(k, fmt.Sprint(b))
-			continue
-		}
-		return fosite.ErrInvalidRequest.WithHintf("The JSON field %q must be a string.", k)
+		form.Set(k, s)
 	}
 	encoded := form.Encode()
 	r.Body = io.NopCloser(strings.NewReader(encoded))

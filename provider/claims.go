@@ -2,11 +2,9 @@ package provider
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 )
 
@@ -97,22 +95,5 @@ func (c *ClaimsRequest) UserinfoClaims() []string { return names(c.Userinfo) }
 // SignJWT signs claims as a JWT (typ JWT) with the current key of alg; it
 // signs UserInfo answers for clients that registered an algorithm.
 func (p *Provider) SignJWT(alg string, claims map[string]any) (string, error) {
-	key, err := p.keys.SigningKey(alg)
-	if err != nil {
-		return "", err
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: key},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return "", fmt.Errorf("jwt signer: %w", err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("encode jwt claims: %w", err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("sign jwt: %w", err)
-	}
-	return jws.CompactSerialize()
+	return p.signJWT(alg, "JWT", claims)
 }

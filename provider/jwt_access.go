@@ -36,28 +36,34 @@ type AccessClaims struct {
 // signAccessJWT signs claims with the current ES256 key, typ at+jwt, and
 // returns the token and its signature (the third segment).
 func (p *Provider) signAccessJWT(c AccessClaims) (string, string, error) {
-	key, err := p.keys.SigningKey(AlgES256)
+	token, err := p.signJWT(AlgES256, typeAccessJWT, c)
 	if err != nil {
 		return "", "", err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
-		(&jose.SignerOptions{}).WithType(typeAccessJWT))
+	return token, token[strings.LastIndexByte(token, '.')+1:], nil
+}
+
+// signJWT signs claims as a compact JWS with the current key of alg and
+// the typ header typ.
+func (p *Provider) signJWT(alg, typ string, claims any) (string, error) {
+	key, err := p.keys.SigningKey(alg)
 	if err != nil {
-		return "", "", fmt.Errorf("access token signer: %w", err)
+		return "", err
 	}
-	payload, err := json.Marshal(c)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: key},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
-		return "", "", fmt.Errorf("encode access token claims: %w", err)
+		return "", fmt.Errorf("%s signer: %w", typ, err)
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode %s claims: %w", typ, err)
 	}
 	jws, err := signer.Sign(payload)
 	if err != nil {
-		return "", "", fmt.Errorf("sign access token: %w", err)
+		return "", fmt.Errorf("sign %s: %w", typ, err)
 	}
-	token, err := jws.CompactSerialize()
-	if err != nil {
-		return "", "", fmt.Errorf("serialize access token: %w", err)
-	}
-	return token, token[strings.LastIndexByte(token, '.')+1:], nil
+	return jws.CompactSerialize()
 }
 
 // Errors of VerifyAccessJWT.

@@ -215,29 +215,36 @@ func audienceHas(raw json.RawMessage, want string) bool {
 }
 
 // parameterValue turns a claim into the authorization parameter it
-// stands for: strings as they are, numbers as written, objects (the claims
-// parameter) as JSON.
+// stands for: strings, numbers and booleans as FormValue writes them,
+// objects (the claims parameter) as compact JSON.
 func parameterValue(raw json.RawMessage) (string, error) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, nil
-	}
-	var n json.Number
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if dec.Decode(&n) == nil {
-		return n.String(), nil
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", err
-	}
-	if b, ok := v.(bool); ok {
-		return fmt.Sprint(b), nil
+	if v, ok := FormValue(raw); ok {
+		return v, nil
 	}
 	compact := &bytes.Buffer{}
 	if err := json.Compact(compact, raw); err != nil {
 		return "", err
 	}
 	return compact.String(), nil
+}
+
+// FormValue is a JSON string, number or boolean as a form value: a
+// string as it is, a number as written, a boolean as true or false. It
+// reports false for anything else.
+func FormValue(raw json.RawMessage) (string, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&n) == nil {
+		return n.String(), true
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return fmt.Sprint(b), true
+	}
+	return "", false
 }
