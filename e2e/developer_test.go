@@ -677,23 +677,7 @@ func TestDeveloperFormsNeedTheCSRFToken(t *testing.T) {
 		{"switch organization", devPath + "/org", url.Values{"org": {other.org.ID}}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if p := ui.a.post(s.URL+tc.path, tc.form); p.status != http.StatusForbidden {
-				t.Errorf("without a token: status %d, want 403", p.status)
-			}
-			tc.form.Set("csrf_token", "forged-"+ui.csrf)
-			if p := ui.a.post(s.URL+tc.path, tc.form); p.status != http.StatusForbidden {
-				t.Errorf("with a wrong token: status %d, want 403", p.status)
-			}
-			// The right token from another site's page is refused too.
-			tc.form.Set("csrf_token", ui.csrf)
-			req, _ := http.NewRequest(http.MethodPost, s.URL+tc.path, strings.NewReader(tc.form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", "https://evil.example.com")
-			if p := ui.a.do(req); p.status != http.StatusForbidden {
-				t.Errorf("from another origin: status %d, want 403", p.status)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { ui.wantForgeriesRefused(t, tc.path, tc.form) })
 	}
 	c := s.client(t, id)
 	if c.Name != "Guarded" || !storage.DigestEqual(c.SecretDigest, secret) {

@@ -441,3 +441,24 @@ func (s *server) jwks(t testing.TB) jose.JSONWebKeySet {
 	}
 	return set
 }
+
+// wantForgeriesRefused posts form to path without the CSRF token, with a
+// wrong one, and with the right one from another site's page: each must
+// be refused with 403.
+func (ui *settingsUI) wantForgeriesRefused(t *testing.T, path string, form url.Values) {
+	t.Helper()
+	if p := ui.a.post(ui.s.URL+path, form); p.status != http.StatusForbidden {
+		t.Errorf("without a token: status %d, want 403", p.status)
+	}
+	form.Set("csrf_token", "forged-"+ui.csrf)
+	if p := ui.a.post(ui.s.URL+path, form); p.status != http.StatusForbidden {
+		t.Errorf("with a wrong token: status %d, want 403", p.status)
+	}
+	form.Set("csrf_token", ui.csrf)
+	req, _ := http.NewRequest(http.MethodPost, ui.s.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	if p := ui.a.do(req); p.status != http.StatusForbidden {
+		t.Errorf("from another origin: status %d, want 403", p.status)
+	}
+}

@@ -112,6 +112,9 @@ type apiKeysPage struct {
 	Revoke    *keyRow
 }
 
+// OrgSwitchPath is where the organization switcher posts.
+func (apiKeysPage) OrgSwitchPath() string { return apiKeysPath + "/org" }
+
 // oneTimeKey is a key just created or rotated, with its secret.
 type oneTimeKey struct {
 	Name, Hint, Secret string
@@ -537,19 +540,27 @@ func (a *APIKeys) findKey(w http.ResponseWriter, r *http.Request, ws *workspace)
 	return k, true
 }
 
+// keyForm reads a form posted about the key the path names: its CSRF
+// token, the workspace, and the key, which the person must be able to
+// manage. On failure it has answered.
+func (a *APIKeys) keyForm(w http.ResponseWriter, r *http.Request) (*workspace, *storage.APIKey, bool) {
+	if !a.parseForm(w, r) {
+		return nil, nil, false
+	}
+	ws, ok := a.workspace(w, r, apiKeysPath)
+	if !ok {
+		return nil, nil, false
+	}
+	k, ok := a.findKey(w, r, ws)
+	return ws, k, ok
+}
+
 // rotate replaces a key by a new one with the same name, permissions and
 // expiry, made by the person rotating, and keeps the old one working for
 // the chosen grace period.
 func (a *APIKeys) rotate(w http.ResponseWriter, r *http.Request) {
-	if !a.parseForm(w, r) {
-		return
-	}
 	ctx := r.Context()
-	ws, ok := a.workspace(w, r, apiKeysPath)
-	if !ok {
-		return
-	}
-	old, ok := a.findKey(w, r, ws)
+	ws, old, ok := a.keyForm(w, r)
 	if !ok {
 		return
 	}
@@ -637,15 +648,8 @@ func (a *APIKeys) alreadyRevoked(w http.ResponseWriter, r *http.Request) {
 
 // revoke revokes a key at once.
 func (a *APIKeys) revoke(w http.ResponseWriter, r *http.Request) {
-	if !a.parseForm(w, r) {
-		return
-	}
 	ctx := r.Context()
-	ws, ok := a.workspace(w, r, apiKeysPath)
-	if !ok {
-		return
-	}
-	k, ok := a.findKey(w, r, ws)
+	ws, k, ok := a.keyForm(w, r)
 	if !ok {
 		return
 	}

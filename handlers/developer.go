@@ -133,6 +133,9 @@ type developerPage struct {
 	Delete           *appRow
 }
 
+// OrgSwitchPath is where the organization switcher posts.
+func (developerPage) OrgSwitchPath() string { return developerPath + "/org" }
+
 // appRow is one app as the list shows it.
 type appRow struct {
 	ID, Name, Initial                     string
