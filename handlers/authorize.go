@@ -215,7 +215,7 @@ func (rt *router) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 		if errors.Is(err, storage.ErrUnavailable) {
 			status = http.StatusServiceUnavailable
 		}
-		rt.pages.renderError(w, r, status, "This sign-in link is not valid", describeAuthorizeError(rfc), "")
+		rt.pages.renderError(w, r, status, "This sign-in link is not valid", describeAuthorizeError(rfc, authorizeForm(r, ar).Get("redirect_uri") == ""), "")
 		return
 	}
 	params := url.Values{}
@@ -255,24 +255,35 @@ func (rt *router) redirectToClient(w http.ResponseWriter, ar fosite.AuthorizeReq
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-// describeAuthorizeError is the sentence the error page shows.
-func describeAuthorizeError(rfc *fosite.RFC6749Error) string {
+// authorizeForm is the parameters of the authorization request that
+// failed: those fosite read (a stored flow's, on the consent page), or
+// the request's own when it got no further.
+func authorizeForm(r *http.Request, ar fosite.AuthorizeRequester) url.Values {
+	if ar != nil && ar.GetRequestForm() != nil {
+		return ar.GetRequestForm()
+	}
+	return r.Form
+}
+
+// describeAuthorizeError is the sentence the error page shows; noRedirect
+// says the request named no redirect_uri.
+func describeAuthorizeError(rfc *fosite.RFC6749Error, noRedirect bool) string {
 	switch rfc.ErrorField {
 	case fosite.ErrInvalidClient.ErrorField:
 		return "The app that sent you here is not registered with Ajrly."
 	case fosite.ErrServerError.ErrorField, "temporarily_unavailable":
 		return "The server could not handle the request. Please try again in a moment."
 	}
-	if strings.Contains(rfc.HintField, "'redirect_uri' parameter is required") {
+	if !strings.Contains(rfc.HintField, "redirect_uri") && !strings.Contains(rfc.HintField, "redirect url") {
+		if d := rfc.GetDescription(); d != "" {
+			return "The app's request is not valid: " + d
+		}
+		return "The app's request is not valid."
+	}
+	if noRedirect {
 		return "The app did not say where to send you back (the redirect_uri is missing), so we stopped here."
 	}
-	if strings.Contains(rfc.HintField, "redirect_uri") || strings.Contains(rfc.HintField, "redirect url") {
-		return "The app asked to send you back to an address it has not registered, so we stopped here for your safety."
-	}
-	if d := rfc.GetDescription(); d != "" {
-		return "The app's request is not valid: " + d
-	}
-	return "The app's request is not valid."
+	return "The app asked to send you back to an address it has not registered, so we stopped here for your safety."
 }
 
 // claimOrg is the claim with the organization a person acted in.
