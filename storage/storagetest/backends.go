@@ -51,14 +51,8 @@ func NewSQLiteAt(t testing.TB, now func() time.Time) *storage.Store {
 	return open(t, Options(dsn, now))
 }
 
-// NewPostgres returns an empty, migrated store in a fresh schema of the
-// test server; the schema is dropped when the test ends.
-func NewPostgres(t testing.TB) *storage.Store {
-	t.Helper()
-	return NewPostgresAt(t, nil)
-}
-
-// NewPostgresAt is NewPostgres with a clock.
+// NewPostgresAt returns an empty, migrated store on clock now in a fresh
+// schema of the test server; the schema is dropped when the test ends.
 func NewPostgresAt(t testing.TB, now func() time.Time) *storage.Store {
 	t.Helper()
 	dsn := FreshPostgresSchema(t, PostgresDSN(t))

@@ -233,3 +233,10 @@ func (a answer) checkedBy() string {
 	s, _ := c["checked_by"].(string)
 	return s
 }
+
+// cached reports how many answers the cache holds (for tests).
+func (in *introspector) cached() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.cache)
+}

@@ -146,10 +146,3 @@ func (in *introspector) store(digest [sha256.Size]byte, c *Caller, now time.Time
 	}
 	in.cache[digest] = cacheEntry{caller: *c, until: until}
 }
-
-// cached reports how many answers the cache holds (for tests).
-func (in *introspector) cached() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.cache)
-}
