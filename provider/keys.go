@@ -281,20 +281,11 @@ func (k *KeySet) Reload(ctx context.Context) error {
 		if _, seen := signing[row.Alg]; seen && !isActive {
 			continue
 		}
-		plain, err := open(k.sealKey, row.PrivateEnc, []byte(row.KID))
+		priv, err := k.private(row)
 		if err != nil {
-			return fmt.Errorf("unseal signing key %s: %w", row.KID, err)
+			return err
 		}
-		var priv jose.JSONWebKey
-		if err := priv.UnmarshalJSON(plain); err != nil {
-			return fmt.Errorf("decode signing key %s: %w", row.KID, err)
-		}
-		if k, ok := priv.Key.(*rsa.PrivateKey); ok {
-			// go-jose leaves the CRT values out; without them every RS256
-			// signature recomputes them (6% of a code exchange, measured).
-			k.Precompute()
-		}
-		signing[row.Alg] = &priv
+		signing[row.Alg] = priv
 	}
 	jwks, err := json.Marshal(set)
 	if err != nil {
@@ -304,6 +295,33 @@ func (k *KeySet) Reload(ctx context.Context) error {
 	k.signing, k.newest, k.public, k.jwks = signing, newest, public, jwks
 	k.mu.Unlock()
 	return nil
+}
+
+// private returns the private key of a row: the one already in memory
+// (a reload each minute need not unseal every key again) or unsealed now.
+func (k *KeySet) private(row storage.SigningKey) (*jose.JSONWebKey, error) {
+	k.mu.RLock()
+	for _, key := range k.signing {
+		if key.KeyID == row.KID {
+			k.mu.RUnlock()
+			return key, nil
+		}
+	}
+	k.mu.RUnlock()
+	plain, err := open(k.sealKey, row.PrivateEnc, []byte(row.KID))
+	if err != nil {
+		return nil, fmt.Errorf("unseal signing key %s: %w", row.KID, err)
+	}
+	var priv jose.JSONWebKey
+	if err := priv.UnmarshalJSON(plain); err != nil {
+		return nil, fmt.Errorf("decode signing key %s: %w", row.KID, err)
+	}
+	if key, ok := priv.Key.(*rsa.PrivateKey); ok {
+		// go-jose leaves the CRT values out; without them every RS256
+		// signature recomputes them (6% of a code exchange, measured).
+		key.Precompute()
+	}
+	return &priv, nil
 }
 
 // SigningKey returns the private key that signs with alg now.
