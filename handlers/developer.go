@@ -406,67 +406,40 @@ var registrationFormFields = map[string]string{
 }
 
 // applyRegistration validates reg with provider.ApplyRegistration, the
-// validation of dynamic registration, adds its problems by form field,
-// and sets c from reg only when there is no problem at all (the form's
-// own included). ApplyRegistration stops at the first problem; so that
-// the form shows every field's problem at once, the field it named is set
-// aside (given a value known to pass) and the rest checked again.
+// validation of dynamic registration, adds each of its problems to its
+// form field, and sets c from reg only when there is no problem at all
+// (the form's own included).
 func applyRegistration(reg provider.Registration, c *storage.Client, problems map[string][]string) {
-	for range len(registrationFormFields) + 1 {
-		try := *c
-		err := provider.ApplyRegistration(&reg, &try)
-		if err == nil {
-			if len(problems) == 0 {
-				*c = try
-			}
-			return
+	try := *c
+	err := provider.ApplyRegistration(&reg, &try)
+	var errs provider.RegistrationErrors
+	switch {
+	case err == nil:
+		if len(problems) == 0 {
+			*c = try
 		}
-		field, msg := registrationProblem(err)
-		problems[field] = append(problems[field], msg)
-		if !setAside(&reg, field) {
-			return
+	case errors.As(err, &errs):
+		for _, e := range errs {
+			field, msg := registrationProblem(e)
+			problems[field] = append(problems[field], msg)
 		}
-	}
-}
-
-// registrationProblem returns the form field an ApplyRegistration error
-// is about ("form" when none) and the error as a sentence.
-func registrationProblem(err error) (field, msg string) {
-	desc := err.Error()
-	var re *provider.RegistrationError
-	if errors.As(err, &re) {
-		desc = re.Description
-	}
-	if name, rest, ok := strings.Cut(desc, ": "); ok && registrationFormFields[name] != "" && rest != "" {
-		return registrationFormFields[name], sentence(rest)
-	}
-	return "form", sentence(desc)
-}
-
-// setAside gives a form field a value that passes validation; it reports
-// false for a problem that is not one field's.
-func setAside(reg *provider.Registration, field string) bool {
-	switch field {
-	case "name":
-		reg.ClientName = "App"
-	case "redirect_uris":
-		reg.RedirectURIs = []string{"https://app.example.com/callback"}
-	case "post_logout_redirect_uris":
-		reg.PostLogoutRedirectURIs = nil
-	case "logo_uri":
-		reg.LogoURI = ""
-	case "client_uri":
-		reg.ClientURI = ""
-	case "policy_uri":
-		reg.PolicyURI = ""
-	case "tos_uri":
-		reg.TOSURI = ""
-	case "scope":
-		reg.Scope = "openid"
 	default:
-		return false
+		problems["form"] = append(problems["form"], sentence(err.Error()))
 	}
-	return true
+}
+
+// registrationProblem returns the form field a registration problem is
+// about ("form" for one the form has no field for) and the problem as a
+// sentence.
+func registrationProblem(e *provider.RegistrationError) (field, msg string) {
+	msg = e.Description
+	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, e.Field+": ") && rest != "" {
+		msg = rest
+	}
+	if f := registrationFormFields[e.Field]; f != "" {
+		return f, sentence(msg)
+	}
+	return "form", sentence(e.Description)
 }
 
 // registrationOf is c's stored metadata as a registration: what an edit

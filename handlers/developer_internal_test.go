@@ -37,8 +37,9 @@ func TestApplyRegistrationShowsEveryFieldsProblem(t *testing.T) {
 			Scope:                  "openid admin:all",
 		}, []string{"logo_uri", "client_uri", "name", "policy_uri", "post_logout_redirect_uris", "redirect_uris", "scope"}},
 		{"no redirect URI is a redirect URI problem", provider.Registration{ClientName: "App", Scope: "openid"}, []string{"redirect_uris"}},
-		{"a problem of no field stops there", provider.Registration{ClientName: "App", RedirectURIs: []string{"https://app.example.com/cb"},
-			TokenEndpointAuthMethod: "magic", LogoURI: "ftp://x"}, []string{"form"}},
+		{"a problem of no field is the form's, and the fields' are still named", provider.Registration{ClientName: "App",
+			RedirectURIs: []string{"https://app.example.com/cb"}, TokenEndpointAuthMethod: "magic", LogoURI: "ftp://x"},
+			[]string{"form", "logo_uri"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

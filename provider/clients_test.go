@@ -1,6 +1,8 @@
 package provider_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,5 +90,36 @@ func TestNewClient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestApplyRegistrationFindsEveryProblemAndAnswersTheFirst(t *testing.T) {
+	t.Parallel()
+	reg := &provider.Registration{
+		RedirectURIs: []string{"http://app.example.com/cb", "https://app.example.com/#frag"},
+		LogoURI:      "ftp://app.example.com/logo.png",
+		Scope:        "openid admin:all nope",
+		GrantTypes:   []string{"password"},
+	}
+	c := &storage.Client{ID: "cl_1"}
+	err := provider.ApplyRegistration(reg, c)
+	var all provider.RegistrationErrors
+	if !errors.As(err, &all) {
+		t.Fatalf("error %v is not RegistrationErrors", err)
+	}
+	var fields []string
+	for _, e := range all {
+		fields = append(fields, e.Field)
+	}
+	// In the order checked, one per field however many of its values fail.
+	if want := []string{"grant_types", "redirect_uris", "scope", "logo_uri"}; !slices.Equal(fields, want) {
+		t.Fatalf("problems of %v, want %v: %v", fields, want, all)
+	}
+	var first *provider.RegistrationError
+	if !errors.As(err, &first) || first != all[0] || first.Code != provider.ErrCodeInvalidClientMetadata {
+		t.Fatalf("errors.As finds %v, want the first problem %v", first, all[0])
+	}
+	if c.Name != "" || c.RedirectURIs != nil {
+		t.Fatalf("a refused registration changed the client: %+v", c)
 	}
 }

@@ -16,11 +16,44 @@ import (
 // RegistrationError is an RFC 7591 §3.2.2 error: invalid_redirect_uri or
 // invalid_client_metadata, with a description that names the field.
 type RegistrationError struct {
-	Code        string
+	Code string
+	// Field is the metadata member it is about ("" for the whole body).
+	Field       string
 	Description string
 }
 
 func (e *RegistrationError) Error() string { return e.Code + ": " + e.Description }
+
+// RegistrationErrors are all the problems of a registration, in the
+// order they were found, at most one per field. As an error it is the
+// first: an RFC 7591 answer carries one (errors.As finds it), while a
+// form can show each next to its field.
+type RegistrationErrors []*RegistrationError
+
+func (e RegistrationErrors) Error() string { return e[0].Error() }
+
+// Unwrap returns every problem, so that errors.As finds the first.
+func (e RegistrationErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, p := range e {
+		out[i] = p
+	}
+	return out
+}
+
+// add records a problem of field unless the field has one already.
+func (p *RegistrationErrors) add(code, field, format string, args ...any) {
+	for _, e := range *p {
+		if e.Field == field {
+			return
+		}
+	}
+	*p = append(*p, &RegistrationError{Code: code, Field: field, Description: fmt.Sprintf(format, args...)})
+}
+
+func (p *RegistrationErrors) metadata(field, format string, args ...any) {
+	p.add(ErrCodeInvalidClientMetadata, field, format, args...)
+}
 
 // RFC 7591 §3.2.2 error codes.
 const (
@@ -130,14 +163,17 @@ func ParseRegistration(body []byte) (*Registration, error) {
 // ApplyRegistration validates reg and sets the client's fields from it, on
 // registration and on a full update alike (RFC 7592 §2.2). It fills the
 // defaults of RFC 7591 §2: client_secret_basic, the authorization code
-// grant and the code response type.
+// grant and the code response type. It finds every problem, one per
+// field, and returns them as RegistrationErrors (the first is the one an
+// RFC 7591 answer carries); c is changed only when there is none.
 func ApplyRegistration(reg *Registration, c *storage.Client) error {
+	var bad RegistrationErrors
 	method := reg.TokenEndpointAuthMethod
 	if method == "" {
 		method = AuthSecretBasic
 	}
 	if !slices.Contains([]string{AuthSecretBasic, AuthSecretPost, AuthNone, AuthPrivateKeyJWT}, method) {
-		return badMetadata("token_endpoint_auth_method %q is not supported (use client_secret_basic, client_secret_post, none or private_key_jwt)", method)
+		bad.metadata("token_endpoint_auth_method", "token_endpoint_auth_method %q is not supported (use client_secret_basic, client_secret_post, none or private_key_jwt)", method)
 	}
 	grants := dedupe(reg.GrantTypes)
 	if len(grants) == 0 {
@@ -145,7 +181,8 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 	}
 	for _, g := range grants {
 		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTypeTokenExchange}, g) {
-			return badMetadata("grant_types: %q is not supported (use authorization_code, refresh_token, client_credentials or %s)", g, GrantTypeTokenExchange)
+			bad.metadata("grant_types", "grant_types: %q is not supported (use authorization_code, refresh_token, client_credentials or %s)", g, GrantTypeTokenExchange)
+			break
 		}
 	}
 	responses := dedupe(reg.ResponseTypes)
@@ -154,38 +191,41 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 	}
 	for _, r := range responses {
 		if r != "code" {
-			return badMetadata("response_types: %q is not supported; only code is offered", r)
+			bad.metadata("response_types", "response_types: %q is not supported; only code is offered", r)
+			break
 		}
 	}
 	switch {
 	case slices.Contains(responses, "code") && !slices.Contains(grants, GrantAuthorizationCode):
-		return badMetadata("response_types has code, so grant_types must include authorization_code")
+		bad.metadata("response_types", "response_types has code, so grant_types must include authorization_code")
 	case slices.Contains(grants, GrantAuthorizationCode) && !slices.Contains(responses, "code"):
-		return badMetadata("grant_types has authorization_code, so response_types must include code")
+		bad.metadata("grant_types", "grant_types has authorization_code, so response_types must include code")
 	case slices.Contains(grants, GrantRefreshToken) && !slices.Contains(grants, GrantAuthorizationCode):
-		return badMetadata("grant_types: refresh_token needs authorization_code")
+		bad.metadata("grant_types", "grant_types: refresh_token needs authorization_code")
 	case method == AuthNone && slices.Contains(grants, GrantClientCredentials):
-		return badMetadata("grant_types: client_credentials needs a client that authenticates (token_endpoint_auth_method is none)")
+		bad.metadata("grant_types", "grant_types: client_credentials needs a client that authenticates (token_endpoint_auth_method is none)")
 	}
 
 	public := method == AuthNone
 	native := reg.ApplicationType == "native"
 	if reg.ApplicationType != "" && reg.ApplicationType != "web" && !native {
-		return badMetadata("application_type must be web or native, got %q", reg.ApplicationType)
+		bad.metadata("application_type", "application_type must be web or native, got %q", reg.ApplicationType)
 	}
 	redirects := dedupe(reg.RedirectURIs)
 	if slices.Contains(grants, GrantAuthorizationCode) && len(redirects) == 0 {
-		return &RegistrationError{Code: ErrCodeInvalidRedirectURI, Description: "redirect_uris: at least one is required for the authorization code grant"}
+		bad.add(ErrCodeInvalidRedirectURI, "redirect_uris", "redirect_uris: at least one is required for the authorization code grant")
 	}
 	for _, u := range redirects {
 		if err := ValidateRedirectURI(u, public || native); err != nil {
-			return &RegistrationError{Code: ErrCodeInvalidRedirectURI, Description: "redirect_uris: " + err.Error()}
+			bad.add(ErrCodeInvalidRedirectURI, "redirect_uris", "redirect_uris: %v", err)
+			break
 		}
 	}
 	logouts := dedupe(reg.PostLogoutRedirectURIs)
 	for _, u := range logouts {
 		if err := ValidateRedirectURI(u, public || native); err != nil {
-			return badMetadata("post_logout_redirect_uris: %v", err)
+			bad.metadata("post_logout_redirect_uris", "post_logout_redirect_uris: %v", err)
+			break
 		}
 	}
 
@@ -196,85 +236,71 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 	scopes = dedupe(scopes)
 	for _, s := range scopes {
 		if !slices.Contains(ScopeNames(), s) {
-			return badMetadata("scope: %q is not supported (supported: %s)", s, strings.Join(ScopeNames(), " "))
+			bad.metadata("scope", "scope: %q is not supported (supported: %s)", s, strings.Join(ScopeNames(), " "))
+			break
 		}
 	}
 
-	for field, u := range map[string]string{"client_uri": reg.ClientURI, "logo_uri": reg.LogoURI, "tos_uri": reg.TOSURI,
-		"policy_uri": reg.PolicyURI, "jwks_uri": reg.JWKSURI} {
-		if err := validateWebURL(u); err != nil {
-			return badMetadata("%s: %v", field, err)
+	for _, f := range []struct{ field, url string }{{"client_uri", reg.ClientURI}, {"logo_uri", reg.LogoURI},
+		{"tos_uri", reg.TOSURI}, {"policy_uri", reg.PolicyURI}, {"jwks_uri", reg.JWKSURI}} {
+		if err := validateWebURL(f.url); err != nil {
+			bad.metadata(f.field, "%s: %v", f.field, err)
 		}
 	}
 	for _, u := range reg.RequestURIs {
 		if err := validateWebURL(u); err != nil || u == "" {
-			return badMetadata("request_uris: %q is not an https URL", u)
+			bad.metadata("request_uris", "request_uris: %q is not an https URL", u)
+			break
 		}
 	}
 	for _, contact := range reg.Contacts {
 		if strings.TrimSpace(contact) == "" || len(contact) > 254 {
-			return badMetadata("contacts: each contact must be a non-empty address")
+			bad.metadata("contacts", "contacts: each contact must be a non-empty address")
+			break
 		}
 	}
 	// Pairwise subject identifiers are not offered: every client sees the
 	// same sub for a person (discovery says subject_types_supported public).
 	if reg.SubjectType != "" && reg.SubjectType != "public" {
-		return badMetadata("subject_type %q is not supported; only public subject identifiers are offered", reg.SubjectType)
+		bad.metadata("subject_type", "subject_type %q is not supported; only public subject identifiers are offered", reg.SubjectType)
 	}
 	if reg.SectorIdentifierURI != "" {
-		return badMetadata("sector_identifier_uri is only for pairwise subject identifiers, which are not offered")
+		bad.metadata("sector_identifier_uri", "sector_identifier_uri is only for pairwise subject identifiers, which are not offered")
 	}
-	for field, check := range map[string]struct {
-		alg     string
-		allowed []string
+	for _, check := range []struct {
+		field, alg string
+		allowed    []string
 	}{
-		"id_token_signed_response_alg": {reg.IDTokenSignedResponseAlg, IDTokenAlgorithms},
-		"userinfo_signed_response_alg": {reg.UserinfoSignedResponseAlg, UserinfoAlgorithms},
-		"request_object_signing_alg":   {reg.RequestObjectSigningAlg, RequestObjectAlgorithms},
+		{"id_token_signed_response_alg", reg.IDTokenSignedResponseAlg, IDTokenAlgorithms},
+		{"userinfo_signed_response_alg", reg.UserinfoSignedResponseAlg, UserinfoAlgorithms},
+		{"request_object_signing_alg", reg.RequestObjectSigningAlg, RequestObjectAlgorithms},
 	} {
 		if check.alg != "" && !slices.Contains(check.allowed, check.alg) {
-			return badMetadata("%s %q is not supported (use %s)", field, check.alg, strings.Join(check.allowed, ", "))
+			bad.metadata(check.field, "%s %q is not supported (use %s)", check.field, check.alg, strings.Join(check.allowed, ", "))
 		}
 	}
 	name := strings.TrimSpace(reg.ClientName)
 	if len([]rune(name)) > 100 {
-		return badMetadata("client_name: at most 100 characters")
+		bad.metadata("client_name", "client_name: at most 100 characters")
 	}
 
-	if len(reg.JWKS) > 0 && reg.JWKSURI != "" {
-		return badMetadata("jwks and jwks_uri cannot both be sent (RFC 7591 §2)")
-	}
-	jwks := ""
-	if len(reg.JWKS) > 0 {
-		var set jose.JSONWebKeySet
-		if err := json.Unmarshal(reg.JWKS, &set); err != nil || len(set.Keys) == 0 {
-			return badMetadata("jwks: must be a JSON Web Key Set with at least one key")
-		}
-		signs := false
-		for _, k := range set.Keys {
-			if !k.IsPublic() || !k.Valid() {
-				return badMetadata("jwks: every key must be a valid public key (key %q is not)", k.KeyID)
-			}
-			signs = signs || k.Use == "" || k.Use == "sig"
-		}
-		if !signs {
-			return badMetadata(`jwks: no key is for signatures (each has a "use" other than "sig")`)
-		}
-		jwks = string(reg.JWKS)
-	}
+	jwks := checkJWKS(reg, &bad)
 	alg := reg.TokenEndpointAuthSigningAlg
 	if method == AuthPrivateKeyJWT {
 		if jwks == "" && reg.JWKSURI == "" {
-			return badMetadata("token_endpoint_auth_method private_key_jwt needs jwks or jwks_uri")
+			bad.metadata("token_endpoint_auth_method", "token_endpoint_auth_method private_key_jwt needs jwks or jwks_uri")
 		}
 		if alg == "" {
 			alg = "RS256"
 		}
 		if !slices.Contains(AssertionAlgorithms, alg) {
-			return badMetadata("token_endpoint_auth_signing_alg %q is not supported (use %s)", alg, strings.Join(AssertionAlgorithms, " or "))
+			bad.metadata("token_endpoint_auth_signing_alg", "token_endpoint_auth_signing_alg %q is not supported (use %s)", alg, strings.Join(AssertionAlgorithms, " or "))
 		}
 	} else if alg != "" {
-		return badMetadata("token_endpoint_auth_signing_alg is only for private_key_jwt")
+		bad.metadata("token_endpoint_auth_signing_alg", "token_endpoint_auth_signing_alg is only for private_key_jwt")
+	}
+	if len(bad) > 0 {
+		return bad
 	}
 
 	c.Name = name
@@ -296,7 +322,7 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 	c.TokenEndpointAuthSigningAlg = alg
 	c.JWKSURI = reg.JWKSURI
 	if err := c.SetJWKS(jwks); err != nil {
-		return badMetadata("jwks: %v", err)
+		return RegistrationErrors{{Code: ErrCodeInvalidClientMetadata, Field: "jwks", Description: "jwks: " + err.Error()}}
 	}
 	c.PostLogoutRedirectURIs = logouts
 	if c.AccessTokenFormat == "" {
@@ -311,6 +337,36 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 		RequestObjectSigningAlg:   reg.RequestObjectSigningAlg,
 	}
 	return nil
+}
+
+// checkJWKS checks the jwks member and returns it ("" when there is
+// none or it is refused).
+func checkJWKS(reg *Registration, bad *RegistrationErrors) string {
+	if len(reg.JWKS) == 0 {
+		return ""
+	}
+	if reg.JWKSURI != "" {
+		bad.metadata("jwks", "jwks and jwks_uri cannot both be sent (RFC 7591 §2)")
+		return ""
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(reg.JWKS, &set); err != nil || len(set.Keys) == 0 {
+		bad.metadata("jwks", "jwks: must be a JSON Web Key Set with at least one key")
+		return ""
+	}
+	signs := false
+	for _, k := range set.Keys {
+		if !k.IsPublic() || !k.Valid() {
+			bad.metadata("jwks", "jwks: every key must be a valid public key (key %q is not)", k.KeyID)
+			return ""
+		}
+		signs = signs || k.Use == "" || k.Use == "sig"
+	}
+	if !signs {
+		bad.metadata("jwks", `jwks: no key is for signatures (each has a "use" other than "sig")`)
+		return ""
+	}
+	return string(reg.JWKS)
 }
 
 // validateWebURL accepts "" or an absolute https URL (http only on a
