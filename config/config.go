@@ -72,9 +72,10 @@ type Config struct {
 	// RegistrationMode is how /register admits clients: open, token (an
 	// initial access token is needed) or off.
 	RegistrationMode string
-	// RegistrationAllowFirstParty lets organization owners register
-	// first-party apps in the developer dashboard.
-	RegistrationAllowFirstParty bool
+	// FirstPartyClients are the client ids the operator makes first-party
+	// (no consent page) by configuration, besides those marked in the
+	// database by `clients update --first-party`.
+	FirstPartyClients []string
 
 	// TrustedProxies lists, as given, the CIDRs or IPs of the load balancers
 	// whose X-Forwarded-For and X-Forwarded-Proto headers are trusted. Use

@@ -469,6 +469,16 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`unknown key "log"`},
 		},
 		{
+			name: "the removed registration.allow_first_party says what to do instead",
+			file: "registration:\n  allow_first_party: true\n",
+			want: []string{"registration.allow_first_party was removed", "clients update CLIENT_ID --first-party=true", "first_party_clients"},
+		},
+		{
+			name: "the removed AJRLY_REGISTRATION_ALLOW_FIRST_PARTY says what to do instead",
+			env:  env{"AJRLY_REGISTRATION_ALLOW_FIRST_PARTY": "true"},
+			want: []string{"AJRLY_REGISTRATION_ALLOW_FIRST_PARTY was removed", "operator's decision"},
+		},
+		{
 			name: "duplicate yaml key is an error",
 			file: "addr: \":8080\"\naddr: \":9090\"\n",
 			want: []string{`line 2: duplicate key "addr"`},

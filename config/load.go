@@ -68,6 +68,11 @@ func (l *Loader) Load(getenv func(string) (string, bool)) (Config, error) {
 		errs = append(errs, fileErrs...)
 	}
 
+	for _, r := range removedSettings {
+		if _, ok := lookup(r.env); ok {
+			errs = append(errs, fmt.Errorf("%s was removed: %s", r.env, r.instead))
+		}
+	}
 	for _, s := range settings {
 		if v, ok := lookup(s.env); ok {
 			if err := valueOf(s.field(&cfg)).Set(v); err != nil {
@@ -109,6 +114,16 @@ func (l *Loader) Load(getenv func(string) (string, bool)) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// removedSetting returns what to do instead of a removed setting's YAML key.
+func removedSetting(key string) (string, bool) {
+	for _, r := range removedSettings {
+		if r.key == key {
+			return r.instead, true
+		}
+	}
+	return "", false
 }
 
 // loadFile applies the YAML file at path to cfg. It returns an error if the
@@ -166,6 +181,8 @@ func (f *fileLoader) mapping(m *yaml.Node, prefix string) {
 			f.set(s, v)
 		} else if v.Kind == yaml.MappingNode && isKeyPrefix(key+".") {
 			f.mapping(v, key+".")
+		} else if instead, ok := removedSetting(key); ok {
+			f.errorf(k, "%s was removed: %s", key, instead)
 		} else {
 			f.errorf(k, "unknown key %q", key)
 		}

@@ -137,15 +137,24 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.RegistrationMode },
 	},
 	{
-		key: "registration.allow_first_party", env: "AJRLY_REGISTRATION_ALLOW_FIRST_PARTY", flag: "registration-allow-first-party",
-		usage: "let organization owners register first-party apps (no consent page) in the developer dashboard",
-		field: func(c *Config) any { return &c.RegistrationAllowFirstParty },
+		key: "first_party_clients", env: "AJRLY_FIRST_PARTY_CLIENTS", flag: "first-party-clients",
+		usage: "comma-separated client `IDs` of the operator's own apps, which people are not asked to consent to (besides those marked with clients update --first-party)",
+		field: func(c *Config) any { return &c.FirstPartyClients },
 	},
 	{
 		key: "trusted_proxies", env: "AJRLY_TRUSTED_PROXIES", flag: "trusted-proxies",
 		usage: "comma-separated `CIDRs` or IPs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are trusted",
 		field: func(c *Config) any { return &c.TrustedProxies },
 	},
+}
+
+// removedSettings are settings that no longer exist, by YAML key and by
+// environment variable, with what to do instead: setting one is an error
+// that says so, never silently ignored.
+var removedSettings = []struct{ key, env, instead string }{
+	{"registration.allow_first_party", "AJRLY_REGISTRATION_ALLOW_FIRST_PARTY",
+		"organization owners can no longer make apps first-party (no consent page for anyone on the server); " +
+			"that is the operator's decision: `ajrly-auth clients update CLIENT_ID --first-party=true`, or list the app in first_party_clients"},
 }
 
 // settingByKey returns the setting with the YAML key.

@@ -117,7 +117,6 @@ func TestSignUpExplainsEachProblem(t *testing.T) {
 		{"a bad email", "Dan", "dan.example.com", good, "NewCo2", "email", "Enter a valid email address", 400},
 		{"a short password", "Dan", "new3@example.com", "short", "NewCo3", "password", "at least 10 characters", 400},
 		{"the email as password", "Dan", "new4@example.com", "new4@example.com", "NewCo4", "password", "must not be your email", 400},
-		{"no organization", "Dan", "new5@example.com", good, " ", "organization", "Enter a name for your organization.", 400},
 		{"a taken email", "Dan", "TAKEN@example.com", good, "NewCo6", "email", "An account with this email already exists.", 409},
 		{"a taken organization", "Dan", "new7@example.com", good, "acme", "organization", "That organization name is taken.", 409},
 	}

@@ -276,8 +276,8 @@ func TestBrowserSignUpShowsEachProblem(t *testing.T) {
 				"password", "Use at least 10 characters for your password.", http.StatusBadRequest, true},
 			{"a password equal to the email is refused", "Erin Example", "erin@example.com", "erin@example.com", "Erin Co",
 				"password", "Your password must not be your email address.", http.StatusBadRequest, true},
-			{"an empty organization name is asked for", "Erin Example", "erin@example.com", password, "",
-				"organization", "Enter a name for your organization.", http.StatusBadRequest, true},
+			{"an organization name over 80 characters is refused", "Erin Example", "erin@example.com", password, strings.Repeat("o", 81),
+				"organization", "Use at most 80 characters for the organization's name.", http.StatusBadRequest, true},
 			{"an email that already has an account is refused", "Erin Example", "taken@example.com", password, "Erin Co",
 				"email", "An account with this email already exists.", http.StatusConflict, false},
 			{"an organization name already taken is refused", "Erin Example", "erin@example.com", password, "Globex",
@@ -345,7 +345,7 @@ func TestBrowserPickAnOrganizationOnConsent(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		user := s.createUser(t, "frank@example.com", "correct horse battery", "Frank Example")
+		user := s.createInvitee(t, "frank@example.com", "correct horse battery", "Frank Example")
 		acme, err := s.Store.CreateOrganization(t.Context(), "Acme", user.ID)
 		if err != nil {
 			t.Fatal(err)

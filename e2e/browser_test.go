@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -239,7 +240,7 @@ func TestBrowserSignInAndAllow(t *testing.T) {
 				if words == "" || words == scope || !strings.Contains(words, " ") {
 					t.Errorf("the item of %s reads %q: no description in words", scope, item)
 				}
-				if want := provider.DescribeScope(scope).Description; words != want {
+				if want := tenancy.Describe(scope).Description; words != want {
 					t.Errorf("the item of %s describes it as %q, want %q", scope, words, want)
 				}
 			})

@@ -508,7 +508,6 @@ func TestDeveloperRegistrationExplainsEachProblem(t *testing.T) {
 		{"no scope", url.Values{"name": {"App"}, "redirect_uris": {"https://ok.example.com/cb"}, "type": {"confidential"}}, "scope", "Choose at least one scope"},
 		{"an unknown scope", devAppForm("App", "https://ok.example.com/cb", "scope", "admin:all"), "scope", "admin:all"},
 		{"no type", devAppForm("App", "https://ok.example.com/cb", "type", "hybrid"), "type", "confidential or public"},
-		{"a first-party app where the server does not allow them", devAppForm("App", "https://ok.example.com/cb", "first_party", "1"), "first_party", "does not let"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

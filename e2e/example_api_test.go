@@ -164,7 +164,7 @@ type exampleOrg struct {
 
 func newExampleOrg(t *testing.T, s *server, email string) exampleOrg {
 	t.Helper()
-	u := s.createUser(t, email, "correct horse battery", "Owner of "+email)
+	u := s.createInvitee(t, email, "correct horse battery", "Owner of "+email)
 	org, err := s.Store.CreateOrganization(t.Context(), "Org of "+email, u.ID)
 	if err != nil {
 		t.Fatalf("create organization: %v", err)
@@ -224,11 +224,13 @@ func TestExampleAPIWithAnAPIKey(t *testing.T) {
 		s := newServer(t, b)
 		e := startExampleAPI(t, s)
 		acme := newExampleOrg(t, s, "owner@acme.example")
-		key, secret := acme.key(t, s, "CI deploys", "read projects:write")
+		key, secret := acme.key(t, s, "CI deploys", "read projects:write billing:read")
 
-		// read covers projects:read and billing:read; projects:write is held as such.
+		// read covers projects:read; projects:write and billing:read (which
+		// only owners hold, and which read never stands in for at a resource
+		// server) are held by name.
 		a := e.call(t, "GET", "/v1/projects", secret, "").want(t, "GET /v1/projects", http.StatusOK)
-		want := map[string]any{"sub": acme.user.ID, "org": acme.org.ID, "client_id": key.ID, "scope": "read projects:write",
+		want := map[string]any{"sub": acme.user.ID, "org": acme.org.ID, "client_id": key.ID, "scope": "read projects:write billing:read",
 			"credential": "api_key", "checked_by": "introspection", "key_id": key.ID}
 		if got := a.caller(); !sameJSON(got, want) {
 			t.Errorf("caller = %v, want %v", got, want)
@@ -249,7 +251,9 @@ func TestExampleAPIWithAnAPIKey(t *testing.T) {
 		if a.body["billing"].(map[string]any)["org"] != acme.org.ID {
 			t.Errorf("billing = %v", a.body)
 		}
-		e.call(t, "GET", "/v1/team", secret, "").wantInsufficientScope(t, "GET /v1/team", "team:manage", "read projects:write")
+		e.call(t, "GET", "/v1/team", secret, "").wantInsufficientScope(t, "GET /v1/team", "team:manage", "read projects:write billing:read")
+		_, reader := acme.key(t, s, "Reader", "read")
+		e.call(t, "GET", "/v1/billing", reader, "").wantInsufficientScope(t, "GET /v1/billing with read", "billing:read", "read")
 
 		// A key for the team only, in another organization: its own org, and nothing else.
 		globex := newExampleOrg(t, s, "owner@globex.example")
@@ -310,7 +314,7 @@ func TestExampleAPIWithAnExchangedJWT(t *testing.T) {
 		if tok["scope"] != "read write" {
 			t.Errorf("exchange as JSON: %v", tok)
 		}
-		a = e.call(t, "GET", "/v1/billing", jsonJWT, "").want(t, "GET /v1/billing with the JSON-exchanged JWT", http.StatusOK)
+		a = e.call(t, "GET", "/v1/projects", jsonJWT, "").want(t, "GET /v1/projects with the JSON-exchanged JWT", http.StatusOK)
 		if a.caller()["checked_by"] != "jwt" {
 			t.Errorf("caller = %v", a.caller())
 		}
@@ -402,7 +406,7 @@ func TestExampleAPIWithCodeFlowTokens(t *testing.T) {
 		if got := a.caller(); !sameJSON(got, want) {
 			t.Errorf("caller = %v, want %v", got, want)
 		}
-		e.call(t, "GET", "/v1/billing", tok.AccessToken, "").want(t, "GET /v1/billing with read", http.StatusOK)
+		e.call(t, "GET", "/v1/billing", tok.AccessToken, "").wantInsufficientScope(t, "GET /v1/billing with read", "billing:read", appScopes)
 		e.call(t, "POST", "/v1/projects", tok.AccessToken, `{"name":"x"}`).wantInsufficientScope(t, "POST /v1/projects with read", "projects:write", appScopes)
 		e.call(t, "GET", "/v1/team", tok.AccessToken, "").wantInsufficientScope(t, "GET /v1/team with read", "team:manage", appScopes)
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -65,6 +66,14 @@ type serverOptions struct {
 	registration string
 	// clock, if set, is the time of the store and the provider.
 	clock *storagetest.Clock
+	// firstParty are client ids the configuration makes first-party.
+	firstParty []string
+}
+
+// withFirstPartyClients makes clients first-party by configuration
+// (first_party_clients).
+func withFirstPartyClients(ids ...string) func(*serverOptions) {
+	return func(o *serverOptions) { o.firstParty = ids }
 }
 
 // withClock runs a test server's store and provider on clock, so a test
@@ -130,7 +139,8 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 		Logger:     log,
 		Usage:      usage,
 
-		RegistrationMode: o.registration,
+		RegistrationMode:  o.registration,
+		FirstPartyClients: o.firstParty,
 	})
 	if err != nil {
 		t.Fatalf("router: %v", err)
@@ -158,8 +168,21 @@ func forEachBackend(t *testing.T, test func(t *testing.T, b storagetest.Backend)
 	}
 }
 
-// createUser adds a person who can sign in.
+// createUser adds a person who can sign in, with a personal organization
+// they own, as sign-up and the command line give everyone.
 func (s *server) createUser(t testing.TB, email, password, name string) *storage.User {
+	t.Helper()
+	made, err := s.Provider.Tenancy().CreatePerson(context.Background(), tenancy.Person{Email: email, Name: name, Password: password})
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	return made.User
+}
+
+// createInvitee adds a person who belongs to no organization yet, for a
+// test to put into organizations as an accepted invitation would: nobody
+// stays without one.
+func (s *server) createInvitee(t testing.TB, email, password, name string) *storage.User {
 	t.Helper()
 	u, err := s.Store.CreateUser(context.Background(), email, name, password)
 	if err != nil {
@@ -184,7 +207,8 @@ func (s *server) createClient(t testing.TB, spec provider.ClientSpec) (*storage.
 // resourceServer registers a confidential client that introspects tokens.
 func (s *server) resourceServer(t testing.TB) (string, string) {
 	t.Helper()
-	c, secret := s.createClient(t, provider.ClientSpec{Name: "Resource Server", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+	c, secret := s.createClient(t, provider.ClientSpec{Name: "Resource Server", GrantTypes: []string{provider.GrantClientCredentials},
+		Scopes: []string{"read"}, ResourceServer: true})
 	return c.ID, secret
 }
 

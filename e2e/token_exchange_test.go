@@ -148,7 +148,7 @@ func TestAPIKeyExchange(t *testing.T) {
 
 		// Introspection of the key and of its JWT.
 		intro := s.introspect(t, rsID, rsSecret, secret)
-		if intro["active"] != true || intro["key_id"] != key.ID || intro["key_name"] != "test key" || intro["org"] != owner.org.ID ||
+		if intro["active"] != true || intro["key_id"] != key.ID || intro["org"] != owner.org.ID ||
 			intro["sub"] != owner.user.ID || intro["scope"] != "read projects:write" || intro["token_use"] != "api_key" {
 			t.Errorf("key introspection = %v", intro)
 		}

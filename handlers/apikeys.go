@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -131,7 +132,7 @@ type keyForm struct {
 }
 
 type scopeChoice struct {
-	provider.Scope
+	tenancy.Scope
 	Checked bool
 }
 
@@ -143,7 +144,7 @@ type option struct {
 // keyRow is one key as the list shows it.
 type keyRow struct {
 	ID, Name, Hint string
-	Scopes         []provider.Scope
+	Scopes         []tenancy.Scope
 	Created        string
 	CreatedBy      string // a name, or "you"
 	CreatorEmail   string
@@ -158,7 +159,7 @@ type keyRow struct {
 
 // mayManage reports whether the person may see and change k.
 func (ws *workspace) mayManage(k *storage.APIKey) bool {
-	return ws.org != nil && k.OrgID == ws.org.ID && (provider.CanManageAllKeys(ws.org.Role) || k.UserID == ws.user.ID)
+	return ws.org != nil && k.OrgID == ws.org.ID && (tenancy.CanManageAllKeys(ws.org.Role) || k.UserID == ws.user.ID)
 }
 
 // workspace returns the signed-in person and their organization (see
@@ -175,7 +176,7 @@ func (a *APIKeys) page(w http.ResponseWriter, r *http.Request, ws *workspace) (a
 	if ws.org == nil {
 		return p, nil
 	}
-	p.ManageAll = provider.CanManageAllKeys(ws.org.Role)
+	p.ManageAll = tenancy.CanManageAllKeys(ws.org.Role)
 	p.Form = newKeyForm(ws.org.Role, nil, "never")
 	p.Expiries = options(expiryChoices, p.Form.Expires)
 	p.Graces = options(graceChoices, "1h")
@@ -227,8 +228,8 @@ func creatorName(k storage.APIKeyView, me *storage.User) string {
 
 func newKeyForm(role string, checked []string, expires string) keyForm {
 	f := keyForm{Expires: expires}
-	for _, s := range provider.GrantableScopes(role) {
-		f.Scopes = append(f.Scopes, scopeChoice{Scope: provider.DescribeScope(s), Checked: slices.Contains(checked, s)})
+	for _, s := range tenancy.Grantable(role) {
+		f.Scopes = append(f.Scopes, scopeChoice{Scope: tenancy.Describe(s), Checked: slices.Contains(checked, s)})
 	}
 	return f
 }
@@ -251,7 +252,7 @@ const (
 func newKeyRow(k *storage.APIKey, now time.Time) keyRow {
 	row := keyRow{ID: k.ID, Name: k.Name, Hint: k.Hint(), Created: k.CreatedAt.UTC().Format(dateFormat), LastUsed: "never", Expiry: "never"}
 	for _, s := range k.ScopeList() {
-		row.Scopes = append(row.Scopes, provider.DescribeScope(s))
+		row.Scopes = append(row.Scopes, tenancy.Describe(s))
 	}
 	if k.LastUsedAt != nil {
 		row.LastUsed = k.LastUsedAt.UTC().Format(timeFormat)
@@ -612,7 +613,7 @@ func (a *APIKeys) rotate(w http.ResponseWriter, r *http.Request) {
 func ungrantable(scopes []string, role string) []string {
 	var out []string
 	for _, s := range scopes {
-		if !slices.Contains(provider.GrantableScopes(role), s) {
+		if !slices.Contains(tenancy.Grantable(role), s) {
 			out = append(out, s)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -34,7 +34,7 @@ func (a *Apps) Mount(r *mux.Router) {
 
 type connectedApp struct {
 	storage.ConnectedApp
-	Scopes []provider.Scope
+	Scopes []tenancy.Scope
 	When   string
 }
 
@@ -76,7 +76,7 @@ func (a *Apps) list(w http.ResponseWriter, r *http.Request) {
 	for _, g := range granted {
 		app := connectedApp{ConnectedApp: g, When: g.UpdatedAt.UTC().Format("2 January 2006")}
 		for _, s := range g.ScopeList() {
-			app.Scopes = append(app.Scopes, provider.DescribeScope(s))
+			app.Scopes = append(app.Scopes, tenancy.Describe(s))
 		}
 		page.Apps = append(page.Apps, app)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -82,13 +84,13 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	requestedAt := a.provider.Now().UTC().Truncate(time.Second)
 	if !needLogin {
-		orgID, skip, err := consentGiven(ctx, a.store, ar, user, ls)
+		org, skip, err := a.rt.consentGiven(ctx, a.store, ar, user, ls)
 		if err != nil {
 			a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 			return
 		}
 		if skip {
-			a.rt.finishAuthorization(w, r, ar, grant{user: user, orgID: orgID, authTime: ls.AuthTime, requestedAt: requestedAt})
+			a.rt.finishAuthorization(w, r, ar, grant{user: user, org: org, authTime: ls.AuthTime, requestedAt: requestedAt})
 			return
 		}
 	}
@@ -132,57 +134,52 @@ type consentLookup interface {
 }
 
 // consentGiven reports whether the person need not be asked (never when
-// the app sent prompt=consent): the app is
-// first-party, or they ticked "remember this decision" for it with at least
-// the scopes asked for now (in an organization they still belong to). It
-// returns the organization to act in. A public client whose redirect URI
-// another app could claim (a custom scheme, a loopback port) always asks
-// again (RFC 8252 §8.6).
-func consentGiven(ctx context.Context, store consentLookup, ar fosite.AuthorizeRequester, user *storage.User, ls *storage.LoginSession) (string, bool, error) {
+// the app sent prompt=consent), and the organization they act in: the app
+// is first-party (the operator's decision: they act in their session's
+// organization), or they ticked "remember this decision" for it, in an
+// organization they still belong to, for at least the scopes their role
+// there lets the app have now. A public client whose redirect URI another
+// app could claim (a custom scheme, a loopback port) always asks again
+// (RFC 8252 §8.6).
+func (rt *router) consentGiven(ctx context.Context, store consentLookup, ar fosite.AuthorizeRequester, user *storage.User, ls *storage.LoginSession) (storage.MemberOrg, bool, error) {
 	if has(strings.Fields(ar.GetRequestForm().Get("prompt")), "consent") {
-		return "", false, nil
+		return storage.MemberOrg{}, false, nil
 	}
 	orgs, err := store.UserOrganizations(ctx, user.ID)
 	if err != nil {
-		return "", false, err
+		return storage.MemberOrg{}, false, err
 	}
-	if c, ok := ar.GetClient().(*storage.Client); ok && c.FirstParty {
-		return defaultOrg(orgs, ls.OrgID), true, nil
+	if c, ok := ar.GetClient().(*storage.Client); ok && rt.firstParty(c) {
+		org, err := tenancy.Choose(orgs, "", ls.OrgID)
+		return org, err == nil, nil // in no organization: the consent page says so
 	}
 	if ar.GetClient().IsPublic() && ar.GetRedirectURI().Scheme != "https" {
-		return "", false, nil
+		return storage.MemberOrg{}, false, nil
 	}
 	consents, err := store.ConsentsFor(ctx, user.ID, ar.GetClient().GetID())
 	if err != nil {
-		return "", false, err
+		return storage.MemberOrg{}, false, err
 	}
 	for _, c := range consents {
-		if c.Remember && c.Covers(provider.ConsentScopes(ar)) && (c.OrgID == "" && len(orgs) == 0 || memberOf(orgs, c.OrgID)) {
-			return c.OrgID, true, nil
+		if !c.Remember || c.OrgID == "" {
+			continue
+		}
+		org, err := tenancy.Choose(orgs, c.OrgID, "")
+		if err != nil {
+			continue // no longer a member there
+		}
+		if granted, _ := tenancy.Grant(org.Role, provider.ConsentScopes(ar)); c.Covers(granted) {
+			return org, true, nil
 		}
 	}
-	return "", false, nil
+	return storage.MemberOrg{}, false, nil
 }
 
-// defaultOrg is the organization a person acts in unless they choose:
-// the one their session works in, else their first.
-func defaultOrg(orgs []storage.MemberOrg, preferred string) string {
-	if memberOf(orgs, preferred) {
-		return preferred
-	}
-	if len(orgs) > 0 {
-		return orgs[0].ID
-	}
-	return ""
-}
-
-func memberOf(orgs []storage.MemberOrg, orgID string) bool {
-	for _, o := range orgs {
-		if o.ID == orgID && orgID != "" {
-			return true
-		}
-	}
-	return false
+// firstParty reports whether c is one of the operator's own apps, which
+// people are not asked to consent to: marked so by the command line, or
+// listed in the configuration.
+func (rt *router) firstParty(c *storage.Client) bool {
+	return c.FirstParty || slices.Contains(rt.opts.FirstPartyClients, c.ID)
 }
 
 func has(list []string, v string) bool {
@@ -286,19 +283,6 @@ func describeAuthorizeError(rfc *fosite.RFC6749Error, noRedirect bool) string {
 	return "The app asked to send you back to an address it has not registered, so we stopped here for your safety."
 }
 
-// claimOrg is the claim with the organization a person acted in.
-const claimOrg = "org"
-
-// sessionOrg returns the organization of a token's session.
-func sessionOrg(sess fosite.Session) string {
-	if s, ok := sess.(openid.Session); ok && s.IDTokenClaims() != nil {
-		if org, ok := s.IDTokenClaims().Extra[claimOrg].(string); ok {
-			return org
-		}
-	}
-	return ""
-}
-
 func errString(err error) string {
 	if err == nil {
 		return ""
@@ -306,20 +290,36 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// grant is who allowed an authorization: the person, the organization they
-// act in ("" without one), when they signed in and when the app asked.
+// grant is who allowed an authorization: the person, the organization
+// they act in (always one of theirs, chosen by tenancy.Choose), when they
+// signed in and when the app asked.
 type grant struct {
 	user                  *storage.User
-	orgID                 string
+	org                   storage.MemberOrg
 	authTime, requestedAt time.Time
 }
 
 // finishAuthorization answers an authorization the person consented to:
-// it grants the requested scopes and redirects to the client with the code.
+// it grants the requested scopes their role in the organization may hold
+// (the token response's scope then says which, RFC 6749 §3.3) and
+// redirects to the client with the code. It is the one place every path
+// to a code goes through, so the person the app demanded (claims sub,
+// id_token_hint) is checked here too.
 func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, g grant) {
 	ctx := r.Context()
 	p := rt.opts.Provider
-	for _, s := range ar.GetRequestedScopes() {
+	if want := rt.requiredSubject(ctx, ar); want != "" && want != g.user.ID {
+		// OpenID Connect Core §3.1.2.1 and §5.5.1: never a code for
+		// someone else than the person the app asked for.
+		rt.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The app asked for a different person than the one who signed in."))
+		return
+	}
+	if g.org.ID == "" || !tenancy.ValidRole(g.org.Role) {
+		rt.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The person belongs to no organization to act in."))
+		return
+	}
+	granted, _ := tenancy.Grant(g.org.Role, ar.GetRequestedScopes())
+	for _, s := range granted {
 		ar.GrantScope(s)
 	}
 	for _, a := range ar.GetRequestedAudience() {
@@ -376,6 +376,23 @@ func (rt *router) parseAuthorizeForm(ctx context.Context, query string) (fosite.
 	return rt.opts.Provider.OAuth2().NewAuthorizeRequest(ctx, req)
 }
 
+// requiredSubject returns the person an authorization request demands
+// ("" for anyone): the sub its claims parameter asks for with a value
+// (OpenID Connect Core §5.5.1), else the subject of its id_token_hint
+// (§3.1.2.1), which /authorize checked was an ID token of ours.
+func (rt *router) requiredSubject(ctx context.Context, ar fosite.AuthorizeRequester) string {
+	if want := claimsRequest(ar).SubjectValue(); want != "" {
+		return want
+	}
+	if hint := ar.GetRequestForm().Get("id_token_hint"); hint != "" {
+		if claims, err := rt.opts.Provider.DecodeIDToken(ctx, hint); err == nil {
+			sub, _ := claims["sub"].(string)
+			return sub
+		}
+	}
+	return ""
+}
+
 // claimsRequest returns the request's claims parameter; /authorize
 // rejected one that does not parse, so a stored request's always does.
 func claimsRequest(ar fosite.AuthorizeRequester) *provider.ClaimsRequest {
@@ -394,9 +411,7 @@ func claimsRequest(ar fosite.AuthorizeRequester) *provider.ClaimsRequest {
 func newSession(g grant, scopes fosite.Arguments, claims *provider.ClaimsRequest, issuer string) *provider.Session {
 	extra := UserClaims(g.user, scopes, claims.IDTokenClaims()...)
 	delete(extra, "sub")
-	if g.orgID != "" {
-		extra[claimOrg] = g.orgID
-	}
+	extra[provider.ClaimOrg] = g.org.ID
 	return &provider.Session{DefaultSession: openid.DefaultSession{
 		Subject:  g.user.ID,
 		Username: g.user.Email,

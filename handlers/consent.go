@@ -13,6 +13,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -29,9 +30,10 @@ type consentStore interface {
 
 // Consent serves the consent page: it names the app and the signed-in
 // person, lists each requested scope in plain words (marking the ones the
-// person has not granted the app before), lets a member of several
-// organizations pick the one to act in, and answers the authorization
-// request with Allow or Deny.
+// person has not granted the app before) and those their role leaves out,
+// with why, lets a member of several organizations pick the one to act in,
+// and answers the authorization request with Allow or Deny. What is
+// granted is the tenancy policy's decision, never the form's.
 type Consent struct {
 	rt       *router
 	provider *provider.Provider
@@ -45,7 +47,7 @@ func (c *Consent) Mount(r *mux.Router) {
 }
 
 type consentScope struct {
-	provider.Scope
+	tenancy.Scope
 	New bool // not granted to this app before
 }
 
@@ -58,9 +60,15 @@ type consentPage struct {
 	UserEmail     string
 	Scopes        []consentScope
 	AnyNew        bool
-	Orgs          []storage.MemberOrg
-	OrgID         string
-	RedirectHost  string
+	// Withheld are the requested scopes the person's role in the
+	// organization (OrgID) leaves out of the grant, with why.
+	Withheld []tenancy.Withheld
+	// RolesDiffer: the person's roles differ between their organizations,
+	// so what is granted depends on the one they choose.
+	RolesDiffer  bool
+	Orgs         []storage.MemberOrg
+	OrgID        string
+	RedirectHost string
 	// What the app registered about itself, and who registered it.
 	LogoURI, ClientURI, PolicyURI, TOSURI string
 	Publisher                             string
@@ -128,11 +136,16 @@ func (c *Consent) show(w http.ResponseWriter, r *http.Request) {
 	}
 	// Signing in for a first-party app, or one the person told us to
 	// remember, needs no page.
-	if orgID, given, err := consentGiven(r.Context(), c.store, req.ar, req.user, req.session); err != nil {
+	if org, given, err := c.rt.consentGiven(r.Context(), c.store, req.ar, req.user, req.session); err != nil {
 		c.rt.serverErrorPage(w, r, "check consent", err)
 		return
 	} else if given {
-		c.answer(w, r, req, grantOf(req, orgID))
+		c.answer(w, r, req, grantOf(req, org))
+		return
+	}
+	org, err := tenancy.Choose(req.orgs, "", req.session.OrgID)
+	if err != nil {
+		c.noOrganization(w, r)
 		return
 	}
 	previous, err := c.store.ConsentsFor(r.Context(), req.user.ID, req.client.ID)
@@ -149,7 +162,7 @@ func (c *Consent) show(w http.ResponseWriter, r *http.Request) {
 		UserEmail:     req.user.Email,
 		RedirectHost:  req.ar.GetRedirectURI().Host,
 		Orgs:          req.orgs,
-		OrgID:         defaultOrg(req.orgs, req.session.OrgID),
+		OrgID:         org.ID,
 		LogoURI:       req.client.Metadata.LogoURI,
 		ClientURI:     req.client.Metadata.ClientURI,
 		PolicyURI:     req.client.Metadata.PolicyURI,
@@ -160,10 +173,15 @@ func (c *Consent) show(w http.ResponseWriter, r *http.Request) {
 			page.Publisher = org.Name
 		}
 	}
-	for _, s := range provider.ConsentScopes(req.ar) {
+	granted, withheld := tenancy.Grant(org.Role, provider.ConsentScopes(req.ar))
+	for _, s := range granted {
 		isNew := len(previous) > 0 && !previous[0].Covers([]string{s})
 		page.AnyNew = page.AnyNew || isNew
-		page.Scopes = append(page.Scopes, consentScope{Scope: provider.DescribeScope(s), New: isNew})
+		page.Scopes = append(page.Scopes, consentScope{Scope: tenancy.Describe(s), New: isNew})
+	}
+	page.Withheld = withheld
+	for _, o := range req.orgs {
+		page.RolesDiffer = page.RolesDiffer || o.Role != org.Role
 	}
 	c.rt.pages.render(w, r, http.StatusOK, "consent", page)
 }
@@ -187,11 +205,14 @@ func (c *Consent) submit(w http.ResponseWriter, r *http.Request) {
 		c.rt.pages.renderError(w, r, http.StatusBadRequest, "The form could not be read", "Choose Allow or Deny.", "")
 		return
 	}
-	orgID := r.PostForm.Get("org")
-	if orgID == "" {
-		orgID = defaultOrg(req.orgs, req.session.OrgID)
-	}
-	if decision == "allow" && len(req.orgs) > 0 && !memberOf(req.orgs, orgID) {
+	// The form's org is only a choice among the person's organizations.
+	org, err := tenancy.Choose(req.orgs, r.PostForm.Get("org"), req.session.OrgID)
+	switch {
+	case decision == "deny":
+	case errors.Is(err, tenancy.ErrNoOrganization):
+		c.noOrganization(w, r)
+		return
+	case err != nil:
 		c.rt.pages.renderError(w, r, http.StatusBadRequest, "Choose one of your organizations",
 			"The organization chosen is not one you belong to. Go back and choose again.", "")
 		return
@@ -205,23 +226,38 @@ func (c *Consent) submit(w http.ResponseWriter, r *http.Request) {
 		c.rt.authorizeError(w, r, req.ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
 		return
 	}
-	consent := storage.Consent{UserID: req.user.ID, OrgID: orgID, ClientID: req.client.ID,
-		Scopes: strings.Join(provider.ConsentScopes(req.ar), " "), Remember: r.PostForm.Get("remember") == "1"}
+	// What is remembered is what was granted: scopes the role left out
+	// are asked for again once the role allows them.
+	granted, withheld := tenancy.Grant(org.Role, provider.ConsentScopes(req.ar))
+	consent := storage.Consent{UserID: req.user.ID, OrgID: org.ID, ClientID: req.client.ID,
+		Scopes: strings.Join(granted, " "), Remember: r.PostForm.Get("remember") == "1"}
 	if _, err := c.store.SaveConsent(ctx, consent); err != nil {
 		c.rt.authorizeError(w, r, req.ar, fosite.ErrServerError.WithWrap(err))
 		return
 	}
-	c.rt.log.InfoContext(ctx, "consent granted", append(logAttrs, "org_id", orgID, "scope", consent.Scopes, "remember", consent.Remember)...)
-	c.rt.finishAuthorization(w, r, req.ar, grantOf(req, orgID))
+	left := make([]string, len(withheld))
+	for i, w := range withheld {
+		left[i] = w.Name
+	}
+	c.rt.log.InfoContext(ctx, "consent granted", append(logAttrs, "org_id", org.ID, "role", org.Role, "scope", consent.Scopes,
+		"withheld", strings.Join(left, " "), "remember", consent.Remember)...)
+	c.rt.finishAuthorization(w, r, req.ar, grantOf(req, org))
 }
 
-// grantOf is the grant of a consent request acting in orgID.
-func grantOf(req *consentRequest, orgID string) grant {
+// noOrganization answers a person who belongs to no organization, for
+// whom no app can act.
+func (c *Consent) noOrganization(w http.ResponseWriter, r *http.Request) {
+	c.rt.pages.renderError(w, r, http.StatusForbidden, "You are not in an organization",
+		"Apps act in one of your organizations, and you belong to none. Ask an owner to add you to theirs.", "")
+}
+
+// grantOf is the grant of a consent request acting in org.
+func grantOf(req *consentRequest, org storage.MemberOrg) grant {
 	authTime := req.flow.RequestedAt
 	if req.flow.AuthTime != nil {
 		authTime = *req.flow.AuthTime
 	}
-	return grant{user: req.user, orgID: orgID, authTime: authTime, requestedAt: req.flow.RequestedAt}
+	return grant{user: req.user, org: org, authTime: authTime, requestedAt: req.flow.RequestedAt}
 }
 
 // claim deletes the flow, so that each flow is answered once even when a

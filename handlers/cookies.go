@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -145,7 +146,8 @@ func (rt *router) startSession(w http.ResponseWriter, r *http.Request, userID st
 	if err != nil {
 		return nil, err
 	}
-	token, ls, err := rt.sessions.CreateLoginSession(r.Context(), userID, defaultOrg(orgs, ""), rt.opts.SessionTTL, r.UserAgent(), clientIP(r.Context()))
+	org, _ := tenancy.Choose(orgs, "", "") // none ("") for a person in no organization
+	token, ls, err := rt.sessions.CreateLoginSession(r.Context(), userID, org.ID, rt.opts.SessionTTL, r.UserAgent(), clientIP(r.Context()))
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -70,10 +71,14 @@ func canManageApps(role string) bool {
 	return role == storage.RoleOwner || role == storage.RoleAdmin
 }
 
-// mayFirstParty reports whether the person may mark an app first-party
-// (no consent screen): owners, where the configuration allows it.
-func (d *Developer) mayFirstParty(ws *workspace) bool {
-	return d.rt.opts.AllowFirstParty && ws.org != nil && ws.org.Role == storage.RoleOwner
+// mayChange reports whether a person with role may change (edit, rotate
+// the secret of, delete) the organization's app c. First-party apps skip
+// the consent page for everyone on the server, a trust only the operator
+// grants (the command line or the configuration; never this dashboard):
+// an admin must not be able to repoint one or take its secret, so only
+// owners change them.
+func (d *Developer) mayChange(role string, c *storage.Client) bool {
+	return canManageApps(role) && (!d.rt.firstParty(c) || role == storage.RoleOwner)
 }
 
 // defaultAppScopes are ticked on an empty registration form.
@@ -145,11 +150,13 @@ type appRow struct {
 	ByAPI                                bool
 	AuthMethod                           string
 	RedirectURIs, PostLogoutRedirectURIs []string
-	Scopes                               []provider.Scope
+	Scopes                               []tenancy.Scope
 	Created                              string
 	// FormerSecrets say until when each former secret still works.
 	FormerSecrets []string
-	CanRotate     bool
+	// CanChange: the person may edit, rotate and delete the app;
+	// CanRotate: it has a secret to rotate.
+	CanChange, CanRotate bool
 }
 
 // appForm is the registration or edit form as typed, with what is wrong
@@ -162,10 +169,7 @@ type appForm struct {
 	PolicyURI, TOSURI      string
 	Type                   string // appConfidential or appPublic
 	Scopes                 []scopeChoice
-	FirstParty             bool
-	// OfferFirstParty shows the first-party checkbox (owners, when allowed).
-	OfferFirstParty bool
-	Errors          map[string][]string
+	Errors                 map[string][]string
 }
 
 // tokenRow is one initial access token as the list shows it.
@@ -223,7 +227,7 @@ func (d *Developer) page(w http.ResponseWriter, r *http.Request, ws *workspace) 
 	}
 	now := d.now()
 	for i := range clients {
-		p.Apps = append(p.Apps, newAppRow(&clients[i], now))
+		p.Apps = append(p.Apps, d.appRow(&clients[i], ws, now))
 	}
 	p.CanManage = canManageApps(ws.org.Role)
 	if !p.CanManage {
@@ -242,18 +246,26 @@ func (d *Developer) page(w http.ResponseWriter, r *http.Request, ws *workspace) 
 	return p, nil
 }
 
-// newAppRow describes c at now.
-func newAppRow(c *storage.Client, now time.Time) appRow {
+// appRow describes c at now to the person of ws.
+func (d *Developer) appRow(c *storage.Client, ws *workspace, now time.Time) appRow {
+	row := newAppRow(c, now, d.rt.firstParty(c))
+	row.CanChange = ws.org != nil && d.mayChange(ws.org.Role, c)
+	return row
+}
+
+// newAppRow describes c at now; firstParty says whether the operator made
+// it first-party.
+func newAppRow(c *storage.Client, now time.Time, firstParty bool) appRow {
 	row := appRow{
 		ID: c.ID, Name: c.Name, Initial: initial(c.Name),
 		LogoURI: c.Metadata.LogoURI, ClientURI: c.Metadata.ClientURI, PolicyURI: c.Metadata.PolicyURI, TOSURI: c.Metadata.TOSURI,
-		Public: c.Public, FirstParty: c.FirstParty, ByAPI: c.RegistrationTokenDigest != "",
+		Public: c.Public, FirstParty: firstParty, ByAPI: c.RegistrationTokenDigest != "",
 		AuthMethod: c.TokenEndpointAuthMethod, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Created:   c.CreatedAt.UTC().Format(dateFormat),
 		CanRotate: !c.Public && c.TokenEndpointAuthMethod != provider.AuthPrivateKeyJWT,
 	}
 	for _, s := range c.Scopes {
-		row.Scopes = append(row.Scopes, provider.DescribeScope(s))
+		row.Scopes = append(row.Scopes, tenancy.Describe(s))
 	}
 	for _, s := range c.RotatedSecrets {
 		if now.Before(s.ExpiresAt) {
@@ -284,13 +296,13 @@ func newTokenRow(t *storage.InitialAccessToken, me *storage.User, now time.Time)
 
 // newAppForm is the empty registration form of ws.
 func (d *Developer) newAppForm(ws *workspace) appForm {
-	return appForm{Type: appConfidential, Scopes: scopeChoices(defaultAppScopes), OfferFirstParty: d.mayFirstParty(ws)}
+	return appForm{Type: appConfidential, Scopes: scopeChoices(defaultAppScopes)}
 }
 
 // scopeChoices are the supported scopes, those in checked ticked.
 func scopeChoices(checked []string) []scopeChoice {
-	out := make([]scopeChoice, len(provider.Scopes))
-	for i, s := range provider.Scopes {
+	out := make([]scopeChoice, len(tenancy.Scopes))
+	for i, s := range tenancy.Scopes {
 		out[i] = scopeChoice{Scope: s, Checked: slices.Contains(checked, s.Name)}
 	}
 	return out
@@ -301,7 +313,7 @@ func (d *Developer) formOf(ws *workspace, c *storage.Client) appForm {
 	f := appForm{
 		Name: c.Name, RedirectURIs: strings.Join(c.RedirectURIs, "\n"), PostLogoutRedirectURIs: strings.Join(c.PostLogoutRedirectURIs, "\n"),
 		LogoURI: c.Metadata.LogoURI, ClientURI: c.Metadata.ClientURI, PolicyURI: c.Metadata.PolicyURI, TOSURI: c.Metadata.TOSURI,
-		Type: appConfidential, Scopes: scopeChoices(c.Scopes), FirstParty: c.FirstParty, OfferFirstParty: d.mayFirstParty(ws),
+		Type: appConfidential, Scopes: scopeChoices(c.Scopes),
 	}
 	if c.Public {
 		f.Type = appPublic
@@ -320,8 +332,6 @@ func (d *Developer) readAppForm(r *http.Request, ws *workspace) appForm {
 		PolicyURI:              strings.TrimSpace(r.PostForm.Get("policy_uri")),
 		TOSURI:                 strings.TrimSpace(r.PostForm.Get("tos_uri")),
 		Type:                   r.PostForm.Get("type"),
-		FirstParty:             r.PostForm.Get("first_party") != "",
-		OfferFirstParty:        d.mayFirstParty(ws),
 		Errors:                 map[string][]string{},
 	}
 	var scopes []string
@@ -332,8 +342,8 @@ func (d *Developer) readAppForm(r *http.Request, ws *workspace) appForm {
 	// A scope the form does not offer (a forged post) is kept, so that
 	// validation names it.
 	for _, s := range scopes {
-		if !slices.Contains(provider.ScopeNames(), s) && !slices.ContainsFunc(f.Scopes, func(c scopeChoice) bool { return c.Name == s }) {
-			f.Scopes = append(f.Scopes, scopeChoice{Scope: provider.DescribeScope(s), Checked: true})
+		if !slices.Contains(tenancy.Names(), s) && !slices.ContainsFunc(f.Scopes, func(c scopeChoice) bool { return c.Name == s }) {
+			f.Scopes = append(f.Scopes, scopeChoice{Scope: tenancy.Describe(s), Checked: true})
 		}
 	}
 	return f
@@ -374,9 +384,10 @@ func (f *appForm) registration(reg provider.Registration) provider.Registration 
 }
 
 // checkCommon adds the problems the form itself finds, before validation
-// of the metadata: no name, no scope, a first-party app the person may
-// not register, the organization switched in another window.
-func (d *Developer) checkCommon(r *http.Request, ws *workspace, f *appForm, firstPartyWas bool) int {
+// of the metadata: no name, no scope, the organization switched in
+// another window. (A first_party field is not read at all: only the
+// operator makes an app first-party.)
+func (d *Developer) checkCommon(r *http.Request, ws *workspace, f *appForm) int {
 	status := http.StatusBadRequest
 	if org := r.PostForm.Get("org"); org != "" && org != ws.org.ID {
 		f.Errors["form"] = append(f.Errors["form"], "You switched to "+ws.org.Name+" in another window. Check the form and send it again.")
@@ -387,13 +398,6 @@ func (d *Developer) checkCommon(r *http.Request, ws *workspace, f *appForm, firs
 	}
 	if len(f.scopes()) == 0 {
 		f.Errors["scope"] = append(f.Errors["scope"], "Choose at least one scope.")
-	}
-	if f.FirstParty && !firstPartyWas && !f.OfferFirstParty {
-		msg := "Only owners of the organization can register first-party apps."
-		if !d.rt.opts.AllowFirstParty {
-			msg = "This server does not let organizations register first-party apps."
-		}
-		f.Errors["first_party"] = append(f.Errors["first_party"], msg)
 	}
 	return status
 }
@@ -528,6 +532,13 @@ func (d *Developer) appToManage(w http.ResponseWriter, r *http.Request, ws *work
 		d.forbidden(w, r, ws)
 		return nil, false
 	}
+	if !d.mayChange(ws.org.Role, c) {
+		d.rt.log.InfoContext(r.Context(), "first-party app change refused", "request_id", RequestID(r.Context()),
+			"user_id", ws.user.ID, "org_id", ws.org.ID, "role", ws.org.Role, "client_id", c.ID, "path", r.URL.Path)
+		d.rt.pages.renderError(w, r, http.StatusForbidden, "Only owners can change a first-party app",
+			"People are not asked to allow “"+c.Name+"”: the operator made it first-party. Only owners of "+ws.org.Name+" change it, its secret and its addresses.", "")
+		return nil, false
+	}
 	return c, true
 }
 
@@ -589,7 +600,7 @@ func (d *Developer) register(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f := d.readAppForm(r, ws)
-	status := d.checkCommon(r, ws, &f, false)
+	status := d.checkCommon(r, ws, &f)
 	reg := f.registration(provider.Registration{GrantTypes: appGrantTypes})
 	switch f.Type {
 	case appConfidential:
@@ -612,7 +623,6 @@ func (d *Developer) register(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, status, p)
 		return
 	}
-	c.FirstParty = f.FirstParty
 	secret := ""
 	if !c.Public {
 		secret, c.SecretDigest = provider.NewClientSecret()
@@ -640,7 +650,7 @@ func (d *Developer) edit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Developer) renderEdit(w http.ResponseWriter, r *http.Request, ws *workspace, c *storage.Client, f appForm, status int) {
-	row := newAppRow(c, d.now())
+	row := d.appRow(c, ws, d.now())
 	d.render(w, r, status, developerPage{
 		basePage: d.rt.pages.page(w, r, "Edit "+c.Name, ws.user), Org: ws.org, CanManage: true, Edit: &row, Form: f,
 	})
@@ -660,7 +670,7 @@ func (d *Developer) save(w http.ResponseWriter, r *http.Request) {
 	if c.Public {
 		f.Type = appPublic
 	}
-	status := d.checkCommon(r, ws, &f, c.FirstParty)
+	status := d.checkCommon(r, ws, &f)
 	base, err := registrationOf(c)
 	if err != nil {
 		d.rt.serverErrorPage(w, r, "edit app", err)
@@ -671,11 +681,6 @@ func (d *Developer) save(w http.ResponseWriter, r *http.Request) {
 	if len(f.Errors) > 0 {
 		d.renderEdit(w, r, ws, c, f, status)
 		return
-	}
-	if f.OfferFirstParty {
-		// Only an owner, where allowed, sees the checkbox and changes it;
-		// for anyone else the app stays as it is.
-		updated.FirstParty = f.FirstParty
 	}
 	if err := d.store.UpdateClient(ctx, &updated); errors.Is(err, storage.ErrNotFound) {
 		d.findApp(w, r, ws) // deleted meanwhile: not found
@@ -698,7 +703,7 @@ func (d *Developer) rotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if !newAppRow(c, d.now()).CanRotate {
+	if !newAppRow(c, d.now(), false).CanRotate {
 		d.rt.pages.renderError(w, r, http.StatusConflict, "This app has no secret to rotate",
 			"Public apps have no secret, and apps that authenticate with private_key_jwt use their own keys.", "")
 		return
@@ -749,7 +754,7 @@ func (d *Developer) confirmDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	row := newAppRow(c, d.now())
+	row := d.appRow(c, ws, d.now())
 	d.render(w, r, http.StatusOK, developerPage{basePage: d.rt.pages.page(w, r, "Delete "+c.Name, ws.user), Org: ws.org, Delete: &row})
 }
 

@@ -133,7 +133,8 @@ func TestDeveloperPageModes(t *testing.T) {
 	now := time.Now()
 	app := storage.Client{ID: "cl_1", Name: "Deploy <bot>", RedirectURIs: storage.Strings{"https://app.example.com/cb"}, Scopes: storage.Strings{"openid"},
 		TokenEndpointAuthMethod: provider.AuthSecretBasic, FirstParty: true, CreatedAt: now}
-	row := newAppRow(&app, now)
+	row := newAppRow(&app, now, true)
+	row.CanChange = true
 	owner := &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}
 	member := &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleMember}
 	base := func(title string) basePage { return basePage{Title: title, CSRF: "csrf-token", User: user} }
@@ -233,81 +234,73 @@ const testIssuer = "https://auth.example.com"
 
 var csrfValue = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-// First-party apps skip consent: only owners may register them, and only
-// where the configuration allows it; a forged checkbox is refused.
-func TestFirstPartyAppsAreForOwnersWhereAllowed(t *testing.T) {
+// First-party apps skip consent for everyone on the server: only the
+// operator makes them (audit finding 3). The dashboard offers no checkbox,
+// and a forged first_party field makes an ordinary app, for owners too.
+func TestDashboardNeverMakesAppsFirstParty(t *testing.T) {
 	t.Parallel()
-	for _, allowed := range []bool{true, false} {
-		store := storagetest.NewSQLite(t)
-		ctx := context.Background()
-		secret := []byte("developer-test-secret-developer-test-secret")
-		prov, err := provider.New(ctx, store, provider.Options{Issuer: testIssuer, Secret: secret,
-			AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour, AuthCodeTTL: time.Minute, IDTokenTTL: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, _ := provider.DeriveKey(secret, provider.PurposeCookies)
-		h, err := NewRouter(Options{Provider: prov, Store: store, CookieKey: key, AllowFirstParty: allowed})
-		if err != nil {
-			t.Fatal(err)
-		}
-		owner, org, err := store.SignUp(ctx, "owner@example.com", "Owner", "a long enough password", "Acme")
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin, err := store.CreateUser(ctx, "admin@example.com", "Admin", "a long enough password")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := store.AddMember(ctx, org.ID, admin.ID, storage.RoleAdmin); err != nil {
-			t.Fatal(err)
-		}
-		for _, who := range []struct {
-			role string
-			user *storage.User
-		}{{storage.RoleOwner, owner}, {storage.RoleAdmin, admin}} {
-			offered := allowed && who.role == storage.RoleOwner
-			t.Run(who.role+map[bool]string{true: " where allowed", false: " where not allowed"}[allowed], func(t *testing.T) {
-				token, _, err := store.CreateLoginSession(ctx, who.user.ID, org.ID, time.Hour, "test", "127.0.0.1")
-				if err != nil {
-					t.Fatal(err)
+	store := storagetest.NewSQLite(t)
+	ctx := context.Background()
+	secret := []byte("developer-test-secret-developer-test-secret")
+	prov, err := provider.New(ctx, store, provider.Options{Issuer: testIssuer, Secret: secret,
+		AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour, AuthCodeTTL: time.Minute, IDTokenTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := provider.DeriveKey(secret, provider.PurposeCookies)
+	h, err := NewRouter(Options{Provider: prov, Store: store, CookieKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, org, err := store.SignUp(ctx, "owner@example.com", "Owner", "a long enough password", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := store.CreateUser(ctx, "admin@example.com", "Admin", "a long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.AddMember(ctx, org.ID, admin.ID, storage.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []struct {
+		role string
+		user *storage.User
+	}{{storage.RoleOwner, owner}, {storage.RoleAdmin, admin}} {
+		t.Run(who.role, func(t *testing.T) {
+			token, _, err := store.CreateLoginSession(ctx, who.user.ID, org.ID, time.Hour, "test", "127.0.0.1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &browserless{t: t, h: h, cookies: map[string]*http.Cookie{}}
+			b.cookies["__Host-"+sessionCookie] = &http.Cookie{Name: "__Host-" + sessionCookie, Value: token}
+			list := b.do(http.MethodGet, developerPath, nil)
+			if list.Code != http.StatusOK {
+				t.Fatalf("the page: %d", list.Code)
+			}
+			if strings.Contains(list.Body.String(), `name="first_party"`) {
+				t.Error("the dashboard offers a first-party checkbox")
+			}
+			m := csrfValue.FindStringSubmatch(list.Body.String())
+			if m == nil {
+				t.Fatal("no CSRF token")
+			}
+			name := "Internal " + who.role
+			post := b.do(http.MethodPost, developerPath+"/apps", url.Values{"csrf_token": {m[1]}, "name": {name},
+				"redirect_uris": {"https://internal.example.com/cb"}, "type": {"confidential"}, "scope": {"openid", "read"}, "first_party": {"1"}})
+			clients, err := store.ListOrgClients(ctx, org.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var made *storage.Client
+			for i := range clients {
+				if clients[i].Name == name {
+					made = &clients[i]
 				}
-				b := &browserless{t: t, h: h, cookies: map[string]*http.Cookie{}}
-				b.cookies["__Host-"+sessionCookie] = &http.Cookie{Name: "__Host-" + sessionCookie, Value: token}
-				list := b.do(http.MethodGet, developerPath, nil)
-				if list.Code != http.StatusOK {
-					t.Fatalf("the page: %d", list.Code)
-				}
-				if got := strings.Contains(list.Body.String(), `name="first_party"`); got != offered {
-					t.Errorf("the first-party checkbox is offered: %v, want %v", got, offered)
-				}
-				m := csrfValue.FindStringSubmatch(list.Body.String())
-				if m == nil {
-					t.Fatal("no CSRF token")
-				}
-				name := "Internal " + who.role
-				post := b.do(http.MethodPost, developerPath+"/apps", url.Values{"csrf_token": {m[1]}, "name": {name},
-					"redirect_uris": {"https://internal.example.com/cb"}, "type": {"confidential"}, "scope": {"openid", "read"}, "first_party": {"1"}})
-				clients, err := store.ListOrgClients(ctx, org.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var made *storage.Client
-				for i := range clients {
-					if clients[i].Name == name {
-						made = &clients[i]
-					}
-				}
-				if offered {
-					if post.Code != http.StatusSeeOther || made == nil || !made.FirstParty {
-						t.Errorf("an owner where allowed: %d, stored %+v; want a first-party app", post.Code, made)
-					}
-					return
-				}
-				if post.Code != http.StatusBadRequest || !strings.Contains(post.Body.String(), `id="error-first_party"`) || made != nil {
-					t.Errorf("a forged first-party app: status %d, stored %+v; want 400 with the reason and nothing stored", post.Code, made)
-				}
-			})
-		}
+			}
+			if post.Code != http.StatusSeeOther || made == nil || made.FirstParty {
+				t.Errorf("a forged first_party field: status %d, stored %+v; want an ordinary app", post.Code, made)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 )
 
 // Discovery serves the OpenID Provider metadata (OpenID Connect Discovery
@@ -65,7 +66,7 @@ func BuildMetadata(issuer string, registration bool) Metadata {
 		IntrospectionEndpoint:                      issuer + "/introspect",
 		RevocationEndpoint:                         issuer + "/revoke",
 		EndSessionEndpoint:                         issuer + "/logout",
-		ScopesSupported:                            provider.ScopeNames(),
+		ScopesSupported:                            tenancy.Names(),
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
 		GrantTypesSupported:                        []string{"authorization_code", "refresh_token", "client_credentials", provider.GrantTypeTokenExchange},

@@ -62,16 +62,6 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		o.writeTokenError(ctx, w, ar, err)
 		return
 	}
-	if ar.GetGrantTypes().ExactOne("client_credentials") {
-		// fosite checked the client may ask for these; a client acting for
-		// itself needs no one's consent to get them.
-		for _, s := range ar.GetRequestedScopes() {
-			ar.GrantScope(s)
-		}
-		for _, a := range ar.GetRequestedAudience() {
-			ar.GrantAudience(a)
-		}
-	}
 	resp, err := oauth2.NewAccessResponse(ctx, ar)
 	if errors.Is(err, storage.ErrCodeAlreadyUsed) {
 		// Lost a race with another redemption of the same code: that is a
@@ -193,15 +183,17 @@ type introspectionResponse struct {
 	TokenType string   `json:"token_type,omitempty"`
 	TokenUse  string   `json:"token_use,omitempty"`
 	KeyID     string   `json:"key_id,omitempty"`
-	KeyName   string   `json:"key_name,omitempty"`
 }
 
 // inactive is the answer for every token that does not work (RFC 7662 §2.2).
 var inactive = introspectionResponse{Active: false}
 
 // introspect is the introspection endpoint (RFC 7662). The caller must be
-// a registered client; a token that is unknown, expired, revoked or not
-// ours is simply inactive.
+// a registered confidential client, and it learns about a token only when
+// it is the token's own client or a client the operator marked as a
+// resource server (RFC 7662 §4); sk_live_ keys and API-key JWTs are for
+// resource servers only. Any other token — unknown, expired, revoked, not
+// ours, or not the caller's to ask about — is simply inactive.
 func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
@@ -224,7 +216,12 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The token parameter is missing.")
 		return
 	}
-	resp, err := o.introspectToken(ctx, token)
+	caller, _ := client.(*storage.Client)
+	if caller == nil {
+		o.writeTokenError(ctx, w, nil, fosite.ErrServerError.WithDebugf("introspection client is a %T", client))
+		return
+	}
+	resp, err := o.introspectToken(ctx, caller, token)
 	if err != nil {
 		if errors.Is(err, storage.ErrUnavailable) {
 			o.writeTokenError(ctx, w, nil, err)
@@ -238,21 +235,23 @@ func (o *OAuth) introspect(w http.ResponseWriter, r *http.Request) {
 }
 
 // introspectToken tells, by its form, which kind of token it is and
-// answers for it: an sk_live_ key, a JWT access token (an API key's, or a
-// JWT client's), or an opaque access or refresh token. An error means the
-// token could not be checked, never that it is inactive.
-func (o *OAuth) introspectToken(ctx context.Context, token string) (introspectionResponse, error) {
+// answers caller about it: an sk_live_ key, a JWT access token (an API
+// key's, or a JWT client's), or an opaque access or refresh token. An
+// error means the token could not be checked, never that it is inactive.
+func (o *OAuth) introspectToken(ctx context.Context, caller *storage.Client, token string) (introspectionResponse, error) {
 	issuer := o.provider.Issuer()
 	switch {
 	case strings.HasPrefix(token, storage.APIKeyPrefix):
-		key, active, err := o.provider.IntrospectAPIKey(ctx, token)
-		if err != nil || !active {
+		if !caller.ResourceServer {
+			return inactive, nil // not even looked up: the use is not counted
+		}
+		key, err := o.provider.IntrospectAPIKey(ctx, token)
+		if err != nil || key == nil {
 			return inactive, err
 		}
 		resp := introspectionResponse{
-			Active: true, Scope: key.Scopes, ClientID: key.ID, Subject: key.UserID, Org: key.OrgID,
-			IssuedAt: key.CreatedAt.Unix(), Issuer: issuer, TokenType: "Bearer", TokenUse: "api_key",
-			KeyID: key.ID, KeyName: key.Name,
+			Active: true, Scope: strings.Join(key.Scopes, " "), ClientID: key.ID, Subject: key.UserID, Org: key.OrgID,
+			IssuedAt: key.CreatedAt.Unix(), Issuer: issuer, TokenType: "Bearer", TokenUse: "api_key", KeyID: key.ID,
 		}
 		if key.ExpiresAt != nil {
 			resp.ExpiresAt = key.ExpiresAt.Unix()
@@ -261,8 +260,11 @@ func (o *OAuth) introspectToken(ctx context.Context, token string) (introspectio
 	case provider.LooksLikeJWT(token) && !provider.IsAPIKeyJWT(token):
 		// A JWT client's access token has a row, like an opaque one; the
 		// token strategy verifies its signature.
-		return o.introspectStored(ctx, token, fosite.AccessToken)
+		return o.introspectStored(ctx, caller, token, fosite.AccessToken)
 	case provider.LooksLikeJWT(token):
+		if !caller.ResourceServer {
+			return inactive, nil
+		}
 		claims, err := o.provider.VerifyAccessJWT(token)
 		if err != nil || claims.KeyID == "" {
 			return inactive, nil
@@ -276,21 +278,25 @@ func (o *OAuth) introspectToken(ctx context.Context, token string) (introspectio
 			Issuer: issuer, TokenType: "Bearer", TokenUse: string(fosite.AccessToken), KeyID: claims.KeyID,
 		}, nil
 	case strings.HasPrefix(token, provider.PrefixAccessToken):
-		return o.introspectStored(ctx, token, fosite.AccessToken)
+		return o.introspectStored(ctx, caller, token, fosite.AccessToken)
 	case strings.HasPrefix(token, provider.PrefixRefreshToken):
-		return o.introspectStored(ctx, token, fosite.RefreshToken)
+		return o.introspectStored(ctx, caller, token, fosite.RefreshToken)
 	}
 	return inactive, nil
 }
 
-// introspectStored answers for a token fosite stored: an access or
-// refresh token of a grant.
-func (o *OAuth) introspectStored(ctx context.Context, token string, use fosite.TokenUse) (introspectionResponse, error) {
+// introspectStored answers caller about a token fosite stored: an access
+// or refresh token of a grant, which only its own client and resource
+// servers may learn about.
+func (o *OAuth) introspectStored(ctx context.Context, caller *storage.Client, token string, use fosite.TokenUse) (introspectionResponse, error) {
 	got, ar, err := o.provider.OAuth2().IntrospectToken(ctx, token, use, provider.NewSession())
 	if err != nil || got != use {
 		if errors.Is(err, storage.ErrUnavailable) {
 			return inactive, err
 		}
+		return inactive, nil
+	}
+	if ar.GetClient().GetID() != caller.ID && !caller.ResourceServer {
 		return inactive, nil
 	}
 	resp := introspectionResponse{
@@ -302,7 +308,7 @@ func (o *OAuth) introspectStored(ctx context.Context, token string, use fosite.T
 		NotBefore: ar.GetRequestedAt().Unix(),
 		Audience:  ar.GetGrantedAudience(),
 		Issuer:    o.provider.Issuer(),
-		Org:       sessionOrg(ar.GetSession()),
+		Org:       provider.SessionOrg(ar.GetSession()),
 		TokenType: "Bearer",
 		TokenUse:  string(use),
 	}
@@ -373,8 +379,8 @@ func (o *OAuth) userinfo(w http.ResponseWriter, r *http.Request) {
 		named = s.UserinfoClaims
 	}
 	claims := UserClaims(user, ar.GetGrantedScopes(), named...)
-	if org := sessionOrg(ar.GetSession()); org != "" {
-		claims[claimOrg] = org
+	if org := provider.SessionOrg(ar.GetSession()); org != "" {
+		claims[provider.ClaimOrg] = org
 	}
 	c, _ := ar.GetClient().(*storage.Client)
 	if c == nil || c.Metadata.UserinfoSignedResponseAlg == "" {

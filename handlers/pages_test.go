@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -32,10 +33,12 @@ func TestPagesRender(t *testing.T) {
 			Error: "Incorrect email or password.", ClientName: "Example <App>"},
 		"consent": consentPage{basePage: base("Allow access", user), Flow: "flow-1", ClientName: "Example App", ClientInitial: "E",
 			UserName: user.Name, UserEmail: user.Email, RedirectHost: "app.example.com", AnyNew: true,
-			Scopes: []consentScope{{Scope: provider.DescribeScope("openid")}, {Scope: provider.DescribeScope("read"), New: true},
-				{Scope: provider.DescribeScope("custom:x")}},
-			Orgs:  []storage.MemberOrg{{Organization: storage.Organization{ID: "org_1", Name: "Acme"}}, {Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}}},
-			OrgID: "org_2", LogoURI: "https://app.example.com/logo.png", ClientURI: "https://app.example.com",
+			Scopes: []consentScope{{Scope: tenancy.Describe("openid")}, {Scope: tenancy.Describe("read"), New: true},
+				{Scope: tenancy.Describe("custom:x")}},
+			Withheld:    []tenancy.Withheld{{Scope: tenancy.Describe("billing:read"), Reason: "Only an organization's owners can give this permission. You are a member."}},
+			RolesDiffer: true,
+			Orgs:        []storage.MemberOrg{{Organization: storage.Organization{ID: "org_1", Name: "Acme"}}, {Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}}},
+			OrgID:       "org_2", LogoURI: "https://app.example.com/logo.png", ClientURI: "https://app.example.com",
 			PolicyURI: "https://app.example.com/privacy", TOSURI: "https://app.example.com/terms", Publisher: "Initech"},
 		"signup": signupPage{basePage: base("Create your account", nil), Flow: "flow-1", ClientName: "Example App",
 			Name: "Alice", Email: "alice@example.com", Organization: "Acme <Corp>", EmailTaken: true,
@@ -43,7 +46,7 @@ func TestPagesRender(t *testing.T) {
 		"apps": appsPage{basePage: base("Connected apps", user), Notice: "Access revoked: the app's tokens no longer work.",
 			Apps: []connectedApp{{ConnectedApp: storage.ConnectedApp{Consent: storage.Consent{ID: "cns_1", ClientID: "cl_1", Remember: true},
 				ClientName: "Example <App>", OrgName: "Acme"}, When: "1 December 2026",
-				Scopes: []provider.Scope{provider.DescribeScope("openid"), provider.DescribeScope("read")}}}},
+				Scopes: []tenancy.Scope{tenancy.Describe("openid"), tenancy.Describe("read")}}}},
 		"apikeys":   apiKeysGoldenPage(base("API keys", user), user),
 		"developer": developerGoldenPage(base("Developer", user), user),
 		"error":     errorPage{basePage: base("Oops", nil), Status: 400, Heading: "This sign-in link is not valid", Message: "The app <script> is unknown."},
@@ -152,6 +155,8 @@ func apiKeysGoldenPage(b basePage, me *storage.User) apiKeysPage {
 // apps are allowed, right after registering an app: its client id and
 // secret are shown once, and the organization has apps and initial access
 // tokens in every state.
+func changeable(r appRow) appRow { r.CanChange = true; return r }
+
 func developerGoldenPage(b basePage, me *storage.User) developerPage {
 	now := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
@@ -164,7 +169,7 @@ func developerGoldenPage(b basePage, me *storage.User) developerPage {
 	spa := storage.Client{ID: "cl_spa", Name: "Acme mobile", RedirectURIs: storage.Strings{"com.acme.app:/callback"}, Public: true,
 		Scopes: storage.Strings{"openid", "offline_access"}, TokenEndpointAuthMethod: provider.AuthNone, RegistrationTokenDigest: "ab", CreatedAt: now}
 	form := appForm{Name: "New <App>", RedirectURIs: "http://app.example.com/cb", Type: appConfidential, Scopes: scopeChoices(defaultAppScopes),
-		OfferFirstParty: true, Errors: map[string][]string{"redirect_uris": {`"http://app.example.com/cb" uses http on a host that is not loopback.`}}}
+		Errors: map[string][]string{"redirect_uris": {`"http://app.example.com/cb" uses http on a host that is not loopback.`}}}
 	tokens := []storage.InitialAccessToken{
 		{ID: "iat_active", CreatedBy: me.ID, CreatedAt: now.Add(-time.Hour), ExpiresAt: at(24 * time.Hour)},
 		{ID: "iat_forever", CreatedBy: "usr_2", CreatedAt: now.Add(-48 * time.Hour)},
@@ -179,7 +184,7 @@ func developerGoldenPage(b basePage, me *storage.User) developerPage {
 			{Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}, Role: storage.RoleMember},
 		},
 		CanManage:        true,
-		Apps:             []appRow{newAppRow(&web, now), newAppRow(&spa, now)},
+		Apps:             []appRow{changeable(newAppRow(&web, now, true)), changeable(newAppRow(&spa, now, false))},
 		Shown:            &shownSecret{Kind: "app", Name: "Acme <App> Dashboard", ClientID: "cl_web", Secret: "Zx9qExampleExampleExampleExampleExampleExa"},
 		Form:             form,
 		Graces:           options(secretGraceChoices, "1h"),

@@ -167,6 +167,14 @@ func (g *Registration) update(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if g.rt.firstParty(c) {
+		// The operator made it first-party, a trust the holder of its
+		// registration access token must not be able to repoint (RFC 7592
+		// §2.2: 403 for a client not allowed to update its metadata).
+		writeJSONError(w, http.StatusForbidden, provider.ErrCodeInvalidClientMetadata,
+			"This client is first-party: only the operator of this server changes it.")
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "The request body could not be read.")

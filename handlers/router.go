@@ -38,9 +38,9 @@ type Options struct {
 	// RegistrationMode is how /register admits clients: RegistrationOpen,
 	// RegistrationToken (the default) or RegistrationOff.
 	RegistrationMode string
-	// AllowFirstParty lets organization owners register first-party apps
-	// in the developer dashboard.
-	AllowFirstParty bool
+	// FirstPartyClients are client ids the operator's configuration makes
+	// first-party (no consent page), besides those the command line marked.
+	FirstPartyClients []string
 	// DemoClientID, when set, serves /demo/callback, the demo client's
 	// redirect URI (serve --demo).
 	DemoClientID string
@@ -136,7 +136,7 @@ func NewRouter(opts Options) (http.Handler, error) {
 	(&Authorize{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
 	login := &Login{rt: rt, store: opts.Store}
 	login.Mount(pageRoutes)
-	(&Signup{rt: rt, login: login, store: opts.Store}).Mount(pageRoutes)
+	(&Signup{rt: rt, login: login, store: opts.Store, tenancy: opts.Provider.Tenancy()}).Mount(pageRoutes)
 	(&Consent{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
 	(&Account{rt: rt, provider: opts.Provider, store: opts.Store}).Mount(pageRoutes)
 	(&Apps{rt: rt, store: opts.Store}).Mount(pageRoutes)

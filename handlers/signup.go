@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -18,19 +19,19 @@ const MinPasswordLength = 10
 
 // signupStore is what the sign-up page needs from storage.
 type signupStore interface {
-	SignUp(ctx context.Context, email, name, password, orgName string) (*storage.User, *storage.Organization, error)
 	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
 	BlockedUntil(ctx context.Context, keys ...string) (time.Time, error)
 	RecordFailure(ctx context.Context, key string, p storage.ThrottlePolicy) (time.Time, error)
 }
 
-// Signup serves /signup: a new person creates an account and a new
-// organization they own, and is signed in, continuing the authorization
-// that sent them if any.
+// Signup serves /signup: a new person creates an account and an
+// organization they own — the one they name, or a personal one — and is
+// signed in, continuing the authorization that sent them if any.
 type Signup struct {
-	rt    *router
-	login *Login // for the name of the app a flow is for
-	store signupStore
+	rt      *router
+	login   *Login // for the name of the app a flow is for
+	store   signupStore
+	tenancy *tenancy.Policy
 }
 
 // Mount registers /signup.
@@ -86,7 +87,7 @@ func validateSignup(name, email, password, org string) map[string]string {
 		problems["password"] = "Your password must not be your email address."
 	}
 	if strings.TrimSpace(org) == "" {
-		problems["organization"] = "Enter a name for your organization."
+		// A personal organization, named after them.
 	} else if err := storage.ValidateOrgName(org); err != nil {
 		problems["organization"] = "Use at most 80 characters for the organization's name."
 	}
@@ -137,7 +138,7 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusTooManyRequests)
 		return
 	}
-	user, org, err := s.store.SignUp(ctx, page.Email, page.Name, password, page.Organization)
+	made, err := s.tenancy.CreatePerson(ctx, tenancy.Person{Email: page.Email, Name: page.Name, Password: password, Organization: page.Organization})
 	switch {
 	case errors.Is(err, storage.ErrEmailTaken):
 		if _, err := s.store.RecordFailure(ctx, addressKey, addressThrottle); err != nil {
@@ -155,6 +156,6 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		s.rt.serverErrorPage(w, r, "sign up", err)
 		return
 	}
-	s.rt.log.InfoContext(ctx, "signed up", "request_id", RequestID(ctx), "user_id", user.ID, "org_id", org.ID)
-	s.rt.signedIn(w, r, s.store, user, page.Flow, "")
+	s.rt.log.InfoContext(ctx, "signed up", "request_id", RequestID(ctx), "user_id", made.User.ID, "org_id", made.Org.ID)
+	s.rt.signedIn(w, r, s.store, made.User, page.Flow, "")
 }

@@ -3,8 +3,8 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"slices"
 
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -46,8 +46,8 @@ func (rt *router) workspace(w http.ResponseWriter, r *http.Request, store orgLis
 		return nil, false
 	}
 	ws := &workspace{session: ls, user: user, orgs: orgs}
-	if id := defaultOrg(orgs, ls.OrgID); id != "" {
-		ws.org = &orgs[slices.IndexFunc(orgs, func(o storage.MemberOrg) bool { return o.ID == id })]
+	if org, err := tenancy.Choose(orgs, "", ls.OrgID); err == nil {
+		ws.org = &org
 	}
 	return ws, true
 }
@@ -73,7 +73,7 @@ func (rt *router) switchOrg(w http.ResponseWriter, r *http.Request, store sessio
 		return
 	}
 	id := r.PostForm.Get("org")
-	if !memberOf(ws.orgs, id) {
+	if !tenancy.IsMember(ws.orgs, id) {
 		rt.pages.renderError(w, r, http.StatusNotFound, "Organization not found", "You are not a member of that organization.", "")
 		return
 	}

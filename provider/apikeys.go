@@ -7,33 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
 // apiKeySecretLength is how many base62 characters follow sk_live_: 43
 // of them carry 256 bits.
 const apiKeySecretLength = 43
-
-// GrantableScopes are the API permissions a member of an organization may
-// give a key, by role: billing is the owner's, the team is managed by
-// owners and admins, and every member may read and write resources.
-func GrantableScopes(role string) []string {
-	switch role {
-	case storage.RoleOwner:
-		return []string{"read", "write", "projects:read", "projects:write", "team:manage", "billing:read"}
-	case storage.RoleAdmin:
-		return []string{"read", "write", "projects:read", "projects:write", "team:manage"}
-	case storage.RoleMember:
-		return []string{"read", "write", "projects:read", "projects:write"}
-	}
-	return nil
-}
-
-// CanManageAllKeys reports whether a role sees, rotates and revokes every
-// key of its organization; other members manage only their own.
-func CanManageAllKeys(role string) bool {
-	return role == storage.RoleOwner || role == storage.RoleAdmin
-}
 
 // APIKeySpec is what a person asks for when creating a key.
 type APIKeySpec struct {
@@ -56,13 +36,13 @@ func NewAPIKey(spec APIKeySpec, now time.Time) (*storage.APIKey, string, error) 
 		problems = append(problems, errors.New("name: at most 80 characters"))
 	}
 	scopes := dedupe(spec.Scopes)
-	allowed := GrantableScopes(spec.Role)
+	allowed := tenancy.Grantable(spec.Role)
 	if len(scopes) == 0 {
 		problems = append(problems, errors.New("scope: choose at least one permission"))
 	}
 	for _, s := range scopes {
 		if !slices.Contains(allowed, s) {
-			problems = append(problems, fmt.Errorf("scope: %q is not a permission %s can grant (allowed: %s)", s, roleWithArticle(spec.Role), strings.Join(allowed, " ")))
+			problems = append(problems, fmt.Errorf("scope: %q is not a permission %s can grant (allowed: %s)", s, tenancy.RoleWithArticle(spec.Role), strings.Join(allowed, " ")))
 		}
 	}
 	if spec.ExpiresAt != nil && !spec.ExpiresAt.After(now) {
@@ -86,16 +66,6 @@ func NewAPIKey(spec APIKeySpec, now time.Time) (*storage.APIKey, string, error) 
 		ExpiresAt: spec.ExpiresAt,
 	}
 	return k, secret, nil
-}
-
-func roleWithArticle(role string) string {
-	switch role {
-	case storage.RoleOwner, storage.RoleAdmin:
-		return "an " + role
-	case storage.RoleMember:
-		return "a member"
-	}
-	return "someone outside the organization"
 }
 
 // ErrMalformedAPIKey is a presented key that cannot be one of ours.

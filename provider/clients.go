@@ -27,7 +27,11 @@ type ClientSpec struct {
 	// Public clients (native and browser apps) have no secret and must use PKCE.
 	Public bool
 	// FirstParty clients are our own apps: people are not asked to consent.
+	// Only the operator's command line sets it.
 	FirstParty bool
+	// ResourceServer clients may introspect every token (RFC 7662 §4);
+	// only the operator's command line sets it.
+	ResourceServer bool
 	// PostLogoutRedirectURIs are where RP-initiated logout may send people
 	// back to; the same rules as redirect URIs apply.
 	PostLogoutRedirectURIs []string
@@ -110,6 +114,8 @@ func NewClient(spec ClientSpec) (*storage.Client, string, error) {
 		Audience:     storage.Strings{},
 		Public:       spec.Public,
 		FirstParty:   spec.FirstParty,
+
+		ResourceServer: spec.ResourceServer,
 
 		AccessTokenFormat:      format,
 		PostLogoutRedirectURIs: logouts,

@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite/handler/pkce"
 	"github.com/ory/fosite/token/hmac"
 
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -56,6 +57,7 @@ type Provider struct {
 	store   *storage.Store
 	apiKeys apiKeyFinder
 	keys    *KeySet
+	tenancy *tenancy.Policy
 	fetcher *remoteFetcher
 	opts    Options
 	// IDTokens signs ID tokens (RS256).
@@ -116,7 +118,7 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 			AccessTokenIssuer:              opts.Issuer,
 			TokenURL:                       tokenURL,
 			GlobalSecret:                   hmacKey,
-			ScopeStrategy:                  ScopeSatisfies,
+			ScopeStrategy:                  tenancy.Satisfies,
 			AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
 			EnforcePKCEForPublicClients:    true,
 			EnablePKCEPlainChallengeMethod: false,
@@ -127,7 +129,7 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 		},
 		tokenURLs: []string{tokenURL, opts.Issuer},
 	}
-	p := &Provider{config: cfg, store: store, apiKeys: store, keys: keys, opts: opts}
+	p := &Provider{config: cfg, store: store, apiKeys: store, keys: keys, tenancy: tenancy.New(store), opts: opts}
 	// Fetching what clients host is allowed to reach loopback only when the
 	// issuer itself is on loopback: development and tests.
 	issuerURL, err := url.Parse(opts.Issuer)
@@ -162,10 +164,10 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 	// OpenID Connect handler computes at_hash from it.
 	handlers := []any{
 		codeHandler,
-		&oauth2.ClientCredentialsGrantHandler{
+		&clientCredentialsHandler{&oauth2.ClientCredentialsGrantHandler{
 			HandleHelper: &oauth2.HandleHelper{AccessTokenStrategy: strategy, AccessTokenStorage: store, Config: cfg},
 			Config:       cfg,
-		},
+		}},
 		&oauth2.RefreshTokenGrantHandler{
 			AccessTokenStrategy:    strategy,
 			RefreshTokenStrategy:   strategy,
@@ -248,6 +250,9 @@ func (h onlyWhenApplicable) PopulateTokenEndpointResponse(ctx context.Context, r
 
 // OAuth2 returns fosite's provider for the endpoint handlers.
 func (p *Provider) OAuth2() fosite.OAuth2Provider { return p.oauth2 }
+
+// Tenancy returns the organizations-and-roles policy.
+func (p *Provider) Tenancy() *tenancy.Policy { return p.tenancy }
 
 // Keys returns the signing keys.
 func (p *Provider) Keys() *KeySet { return p.keys }

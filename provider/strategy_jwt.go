@@ -7,7 +7,6 @@ import (
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
-	"github.com/ory/fosite/handler/openid"
 
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -65,9 +64,7 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 		ID:        storage.RandomBase62(22),
 		Scope:     strings.Join(r.GetGrantedScopes(), " "),
 		ClientID:  r.GetClient().GetID(),
-	}
-	if sess, ok := r.GetSession().(openid.Session); ok && sess.IDTokenClaims() != nil {
-		claims.Org, _ = sess.IDTokenClaims().Extra[extraOrg].(string)
+		Org:       SessionOrg(r.GetSession()),
 	}
 	return p.signAccessJWT(claims)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -29,16 +30,15 @@ var ErrInvalidTarget = &fosite.RFC6749Error{
 	CodeField:        http.StatusBadRequest,
 }
 
-// Session claims the exchange passes from Handle to Populate.
-const (
-	extraOrg   = "org"
-	extraKeyID = "key_id"
-)
+// extraKeyID is the session claim with which the exchange passes the key
+// from Handle to Populate (with ClaimOrg).
+const extraKeyID = "key_id"
 
-// apiKeyFinder finds keys by the digest of their secret, or by id.
+// apiKeyFinder finds keys by the digest of their secret, or by id, each
+// with its creator's current role in the key's organization.
 type apiKeyFinder interface {
-	APIKeyByDigest(ctx context.Context, digest string) (*storage.APIKey, error)
-	APIKeyByID(ctx context.Context, id string) (*storage.APIKey, error)
+	APIKeyWithRole(ctx context.Context, digest string) (*storage.APIKey, string, error)
+	APIKeyByIDWithRole(ctx context.Context, id string) (*storage.APIKey, string, error)
 }
 
 // UsageRecorder counts uses of API keys.
@@ -70,9 +70,10 @@ func (h *APIKeyExchange) CanHandleTokenEndpointRequest(_ context.Context, r fosi
 func (h *APIKeyExchange) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return true }
 
 // HandleTokenEndpointRequest validates the exchange (RFC 8693 §2.1): the
-// key (a missing, malformed, unknown, revoked or expired subject_token is
-// invalid_request, §2.2.2), the scopes (never beyond the key's, read/write
-// hierarchy applied), and the audience.
+// key (a missing, malformed, unknown, revoked or expired subject_token, or
+// one whose creator left its organization, is invalid_request, §2.2.2),
+// the scopes (never beyond the key's, and only those its creator's role
+// holds now: tenancy.Covers), and the audience.
 func (h *APIKeyExchange) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
 	if !h.CanHandleTokenEndpointRequest(ctx, r) {
 		return fosite.ErrUnknownRequest
@@ -91,24 +92,32 @@ func (h *APIKeyExchange) HandleTokenEndpointRequest(ctx context.Context, r fosit
 	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
 		return fosite.ErrInvalidRequest.WithHintf("requested_token_type must be %s.", TokenTypeAccessToken)
 	}
-	key, err := h.provider.lookupAPIKey(ctx, form.Get("subject_token"))
+	key, role, err := h.provider.lookupAPIKey(ctx, form.Get("subject_token"))
 	if err != nil {
 		return err
 	}
 
-	granted := key.ScopeList()
+	held := key.ScopeList()
 	requested := r.GetRequestedScopes()
 	if len(requested) == 0 {
-		requested = granted
+		// The key's own scopes, as far as its creator's role holds them now.
+		requested = tenancy.Narrow(role, held)
 	}
-	for _, s := range requested {
-		if !ScopeSatisfies(granted, s) {
+	for _, s := range tenancy.Parse(strings.Join(requested, " ")) {
+		switch {
+		case !tenancy.Known(s):
+			return fosite.ErrInvalidScope.WithHintf("%q is not a scope this server knows.", s)
+		case !tenancy.Covers(role, held, s) && tenancy.Covers(storage.RoleOwner, held, s):
+			return fosite.ErrInvalidScope.WithHintf("The API key's creator is %s of its organization, who cannot hold the scope %q.", tenancy.RoleWithArticle(role), s)
+		case !tenancy.Covers(role, held, s):
 			return fosite.ErrInvalidScope.WithHintf("The API key does not grant the scope %q.", s)
-		}
-		if client != nil && !ScopeSatisfies(client.GetScopes(), s) {
+		case client != nil && !tenancy.Satisfies(client.GetScopes(), s):
 			return fosite.ErrInvalidScope.WithHintf("The client may not request the scope %q.", s)
 		}
 		r.GrantScope(s)
+	}
+	if len(r.GetGrantedScopes()) == 0 {
+		return fosite.ErrInvalidScope.WithHint("None of the API key's scopes is one its creator's role holds now.")
 	}
 
 	audiences := append(slices.Clone(r.GetRequestedAudience()), form["resource"]...)
@@ -137,7 +146,7 @@ func (h *APIKeyExchange) HandleTokenEndpointRequest(ctx context.Context, r fosit
 	if claims.Extra == nil {
 		claims.Extra = map[string]any{}
 	}
-	claims.Extra[extraOrg] = key.OrgID
+	claims.Extra[ClaimOrg] = key.OrgID
 	claims.Extra[extraKeyID] = key.ID
 	if h.usage != nil {
 		h.usage.Record(key.ID)
@@ -173,7 +182,7 @@ func (h *APIKeyExchange) PopulateTokenEndpointResponse(ctx context.Context, r fo
 	}
 	sess := r.GetSession().(openid.Session)
 	keyID, _ := sess.IDTokenClaims().Extra[extraKeyID].(string)
-	org, _ := sess.IDTokenClaims().Extra[extraOrg].(string)
+	org := SessionOrg(sess)
 	clientID := keyID // RFC 9068 wants a client_id; with no client, the key is the client
 	if c := authenticatedClient(r); c != nil {
 		clientID = c.GetID()
@@ -204,60 +213,74 @@ func (h *APIKeyExchange) PopulateTokenEndpointResponse(ctx context.Context, r fo
 	return nil
 }
 
-// lookupAPIKey finds the key a secret names and checks it works, with an
-// RFC 8693 invalid_request that says what is wrong when it does not.
-func (p *Provider) lookupAPIKey(ctx context.Context, secret string) (*storage.APIKey, error) {
+// lookupAPIKey finds the key a secret names, with its creator's role in
+// the key's organization now, and checks it works, with an RFC 8693
+// invalid_request that says what is wrong when it does not.
+func (p *Provider) lookupAPIKey(ctx context.Context, secret string) (*storage.APIKey, string, error) {
 	if secret == "" {
-		return nil, fosite.ErrInvalidRequest.WithHint("The subject_token (an sk_live_ API key) is missing.")
+		return nil, "", fosite.ErrInvalidRequest.WithHint("The subject_token (an sk_live_ API key) is missing.")
 	}
 	if CheckAPIKeyFormat(secret) != nil {
-		return nil, fosite.ErrInvalidRequest.WithHint("The subject_token is not a well-formed API key (sk_live_ followed by 43 letters and digits).")
+		return nil, "", fosite.ErrInvalidRequest.WithHint("The subject_token is not a well-formed API key (sk_live_ followed by 43 letters and digits).")
 	}
-	key, err := p.apiKeys.APIKeyByDigest(ctx, storage.DigestHex(secret))
+	key, role, err := p.apiKeys.APIKeyWithRole(ctx, storage.DigestHex(secret))
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fosite.ErrInvalidRequest.WithHint("The API key is unknown.")
+		return nil, "", fosite.ErrInvalidRequest.WithHint("The API key is unknown.")
 	} else if err != nil {
-		return nil, fosite.ErrServerError.WithWrap(err)
+		return nil, "", fosite.ErrServerError.WithWrap(err)
 	}
 	switch key.State(p.Now()) {
 	case storage.KeyRevoked:
-		return nil, fosite.ErrInvalidRequest.WithHint("The API key has been revoked.")
+		return nil, "", fosite.ErrInvalidRequest.WithHint("The API key has been revoked.")
 	case storage.KeyExpired:
-		return nil, fosite.ErrInvalidRequest.WithHint("The API key has expired.")
+		return nil, "", fosite.ErrInvalidRequest.WithHint("The API key has expired.")
 	}
-	return key, nil
+	if role == "" {
+		return nil, "", fosite.ErrInvalidRequest.WithHint("The API key's creator is no longer a member of its organization.")
+	}
+	return key, role, nil
 }
 
-// IntrospectAPIKey returns the key a presented sk_live_ secret names and
-// whether it works now, and counts the use. An unknown or malformed secret
-// is simply inactive.
-func (p *Provider) IntrospectAPIKey(ctx context.Context, secret string) (*storage.APIKey, bool, error) {
+// IntrospectedKey is an sk_live_ key as introspection sees it: the scopes
+// are the key's, narrowed to what its creator's role holds now.
+type IntrospectedKey struct {
+	*storage.APIKey
+	Scopes []string
+}
+
+// IntrospectAPIKey returns the key a presented sk_live_ secret names if it
+// works now — not revoked or expired, and its creator still a member of
+// its organization — and counts the use. Anything else is simply inactive
+// (nil).
+func (p *Provider) IntrospectAPIKey(ctx context.Context, secret string) (*IntrospectedKey, error) {
 	if CheckAPIKeyFormat(secret) != nil {
-		return nil, false, nil
+		return nil, nil
 	}
-	key, err := p.apiKeys.APIKeyByDigest(ctx, storage.DigestHex(secret))
+	key, role, err := p.apiKeys.APIKeyWithRole(ctx, storage.DigestHex(secret))
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, false, nil
+		return nil, nil
 	} else if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	if key.State(p.Now()) != storage.KeyActive {
-		return key, false, nil
+	scopes := tenancy.Narrow(role, key.ScopeList())
+	if key.State(p.Now()) != storage.KeyActive || role == "" || len(scopes) == 0 {
+		return nil, nil
 	}
 	if p.opts.Usage != nil {
 		p.opts.Usage.Record(key.ID)
 	}
-	return key, true, nil
+	return &IntrospectedKey{APIKey: key, Scopes: scopes}, nil
 }
 
 // APIKeyActive reports whether the key a JWT was exchanged for still
-// works: revoking a key ends its JWTs too.
+// works: revoking a key, or its creator leaving the organization, ends its
+// JWTs too.
 func (p *Provider) APIKeyActive(ctx context.Context, keyID string) (bool, error) {
-	key, err := p.apiKeys.APIKeyByID(ctx, keyID)
+	key, role, err := p.apiKeys.APIKeyByIDWithRole(ctx, keyID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	return key.State(p.Now()) == storage.KeyActive, nil
+	return key.State(p.Now()) == storage.KeyActive && role != "", nil
 }

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,6 +83,45 @@ func (s *Store) APIKeyByDigest(ctx context.Context, digest string) (*APIKey, err
 		return nil, fmt.Errorf("find api key: %w", s.translate(err, ErrNotFound))
 	}
 	return &k, nil
+}
+
+// APIKeyWithRole finds a key by the digest of the presented secret, like
+// APIKeyByDigest, together with its creator's role in the key's
+// organization now ("" when they are no longer a member): a key acts with
+// its creator's authority, so every use checks it, in the same one lookup.
+func (s *Store) APIKeyWithRole(ctx context.Context, digest string) (*APIKey, string, error) {
+	var (
+		k    APIKey
+		role *string
+	)
+	err := s.pool(ctx).QueryRowContext(ctx, s.q(`SELECT k.id, k.org_id, k.user_id, k.name, k.digest, k.prefix, k.last4, k.scopes,
+		k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.replaced_by, m.role
+		FROM api_keys k LEFT JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id WHERE k.digest = ?`), digest).Scan(
+		&k.ID, &k.OrgID, &k.UserID, &k.Name, &k.Digest, &k.Prefix, &k.Last4, &k.Scopes,
+		&k.CreatedAt, &k.ExpiresAt, &k.RevokedAt, &k.LastUsedAt, &k.ReplacedBy, &role)
+	if err != nil {
+		return nil, "", fmt.Errorf("find api key: %w", s.translate(err, ErrNotFound))
+	}
+	if role == nil {
+		return &k, "", nil
+	}
+	return &k, *role, nil
+}
+
+// APIKeyByIDWithRole is APIKeyByID with the creator's current role in the
+// key's organization ("" when they are no longer a member).
+func (s *Store) APIKeyByIDWithRole(ctx context.Context, id string) (*APIKey, string, error) {
+	k, err := s.APIKeyByID(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := s.MembershipOf(ctx, k.OrgID, k.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return k, "", nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	return k, m.Role, nil
 }
 
 // APIKeyByID returns a key or ErrNotFound.

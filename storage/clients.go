@@ -35,7 +35,12 @@ type Client struct {
 	Public                  bool
 	TokenEndpointAuthMethod string
 	// FirstParty clients are our own apps: people are not asked to consent.
+	// Only the operator sets it (the command line or the configuration).
 	FirstParty bool
+	// ResourceServer clients may introspect any token (RFC 7662 §4): the
+	// operator marks the APIs that check tokens. Other clients learn only
+	// about their own tokens.
+	ResourceServer bool
 	// PostLogoutRedirectURIs are where RP-initiated logout may send people.
 	PostLogoutRedirectURIs Strings
 	// AccessTokenFormat is "opaque" (at_live_ tokens, checked by

@@ -11,20 +11,25 @@ import (
 
 // migration is one versioned schema change. Its SQL is written once for
 // both drivers with {ts}, {bytes} and {bigint} standing for the column types
-// that differ; statements are separated by ";\n".
+// that differ; statements are separated by ";\n". A change SQL cannot say
+// for both drivers (one that needs fresh random ids, say) is run, after
+// the SQL, in the same transaction: it must use only SQL valid at its
+// version, never the current models.
 type migration struct {
 	version int
 	name    string
 	sql     string
+	run     func(ctx context.Context, s *Store) error
 }
 
 // migrations lists every schema change in order. Never edit a released
 // entry: append a new one.
 var migrations = []migration{
-	{1, "initial schema", migration1},
-	{2, "organizations, first-party clients, logout URIs, sign-in throttling", migration2},
-	{3, "api keys, their daily usage, JWT access tokens for clients", migration3},
-	{4, "dynamic client registration: client metadata, keys, rotated secrets, initial access tokens", migration4},
+	{1, "initial schema", migration1, nil},
+	{2, "organizations, first-party clients, logout URIs, sign-in throttling", migration2, nil},
+	{3, "api keys, their daily usage, JWT access tokens for clients", migration3, nil},
+	{4, "dynamic client registration: client metadata, keys, rotated secrets, initial access tokens", migration4, nil},
+	{5, "resource servers; a personal organization for everyone without one", migration5, givePersonalOrganizations},
 }
 
 // SchemaVersion is the schema version this binary writes and expects.
@@ -125,6 +130,11 @@ func (s *Store) MigrateTo(ctx context.Context, target int) ([]int, error) {
 					continue
 				}
 				if err := tx.Exec(s.ddl(stmt)).Error; err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+				}
+			}
+			if m.run != nil {
+				if err := m.run(context.WithValue(ctx, txKey{}, tx), s); err != nil {
 					return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 				}
 			}
@@ -333,3 +343,47 @@ CREATE TABLE initial_access_tokens (
 	revoked_at {ts}
 );
 CREATE UNIQUE INDEX initial_access_tokens_digest_key ON initial_access_tokens (digest)`
+
+var migration5 = `
+ALTER TABLE clients ADD COLUMN resource_server BOOLEAN NOT NULL DEFAULT FALSE`
+
+// givePersonalOrganizations gives every person who belongs to no
+// organization a personal one they own: every token for a person names an
+// organization they are a member of (DESIGN.md, "Tenancy and roles"), and
+// people created by the command line without --org had none.
+func givePersonalOrganizations(ctx context.Context, s *Store) error {
+	type person struct{ ID, Email, Name string }
+	var people []person
+	err := s.conn(ctx).Raw(`SELECT id, email, name FROM users u
+		WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id) ORDER BY created_at, id`).Scan(&people).Error
+	if err != nil {
+		return fmt.Errorf("find people without an organization: %w", err)
+	}
+	now := utc(s.now())
+	for _, p := range people {
+		name := ""
+		for _, candidate := range PersonalOrgNames(p.Name, p.Email) {
+			var n int64
+			if err := s.conn(ctx).Raw("SELECT COUNT(*) FROM organizations WHERE name_key = ?", orgNameKey(candidate)).Scan(&n).Error; err != nil {
+				return fmt.Errorf("check organization name: %w", err)
+			}
+			if n == 0 {
+				name = candidate
+				break
+			}
+		}
+		if name == "" {
+			name = "Personal organization " + RandomBase62(8)
+		}
+		id := NewID("org")
+		if err := s.conn(ctx).Exec("INSERT INTO organizations (id, name, name_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+			id, name, orgNameKey(name), now, now).Error; err != nil {
+			return fmt.Errorf("create personal organization of %s: %w", p.ID, err)
+		}
+		if err := s.conn(ctx).Exec("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
+			id, p.ID, RoleOwner, now).Error; err != nil {
+			return fmt.Errorf("make %s the owner of their personal organization: %w", p.ID, err)
+		}
+	}
+	return nil
+}

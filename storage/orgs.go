@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Roles a member can have in an organization, from most to least power.
@@ -181,4 +182,28 @@ func (s *Store) SignUp(ctx context.Context, email, name, password, orgName strin
 		return nil, nil, err
 	}
 	return u, org, nil
+}
+
+// PersonalOrgNames are the names to try, in order, for the personal
+// organization of a person called name with email: "Ada's organization",
+// then with the email, then numbered. Each fits the 80-character limit.
+func PersonalOrgNames(name, email string) []string {
+	who := strings.TrimSpace(name)
+	if who == "" {
+		who, _, _ = strings.Cut(NormalizeEmail(email), "@")
+	}
+	who = clipRunes(who, 50)
+	base := who + "'s organization"
+	out := []string{base, clipRunes(base+" ("+NormalizeEmail(email)+")", 80)}
+	for i := 2; i <= 9; i++ {
+		out = append(out, fmt.Sprintf("%s %d", base, i))
+	}
+	return out
+}
+
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -143,7 +144,7 @@ func (c *cli) usersCreate(ctx context.Context, args []string) error {
 	email := fs.String("email", "", "the user's email `address` (required)")
 	password := fs.String("password", "", "the user's `password`, at least 10 characters; - reads it from standard input (required)")
 	name := fs.String("name", "", "the user's display `name`")
-	org := fs.String("org", "", "the `organization` to join as a member, created (with the user as owner) if no organization has that name")
+	org := fs.String("org", "", "the `organization` to join as a member, created (with the user as owner) if no organization has that name; without it the user gets a personal organization")
 	cfg, err := c.adminConfig(fs, "--email E --password P [--name N] [--org NAME]", args, 0)
 	if err != nil {
 		return err
@@ -175,34 +176,24 @@ func (c *cli) usersCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	var u *storage.User
-	var joined string
-	err = store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if u, err = store.CreateUser(ctx, *email, *name, *password); err != nil || *org == "" {
-			return err
-		}
-		existing, err := store.OrganizationByName(ctx, *org)
-		if errors.Is(err, storage.ErrNotFound) {
-			created, err := store.CreateOrganization(ctx, *org, u.ID)
-			if err == nil {
-				joined = fmt.Sprintf("the new organization %s (%s) as its owner", created.Name, created.ID)
-			}
-			return err
-		} else if err != nil {
-			return err
-		}
-		joined = fmt.Sprintf("the organization %s (%s) as a member", existing.Name, existing.ID)
-		return store.AddMember(ctx, existing.ID, u.ID, storage.RoleMember)
+	// Everyone belongs to an organization: the one --org names (joined as
+	// a member, or created with them as its owner), else a personal one.
+	made, err := tenancy.New(store).CreatePerson(ctx, tenancy.Person{
+		Email: *email, Name: *name, Password: *password, Organization: *org, JoinExisting: true,
 	})
 	if errors.Is(err, storage.ErrEmailTaken) {
 		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(*email))
 	} else if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Created user %s (%s).\n", u.ID, u.Email)
-	if joined != "" {
-		fmt.Fprintf(c.stdout, "They joined %s.\n", joined)
+	fmt.Fprintf(c.stdout, "Created user %s (%s).\n", made.User.ID, made.User.Email)
+	switch {
+	case made.Joined:
+		fmt.Fprintf(c.stdout, "They joined the organization %s (%s) as a member.\n", made.Org.Name, made.Org.ID)
+	case *org != "":
+		fmt.Fprintf(c.stdout, "They joined the new organization %s (%s) as its owner.\n", made.Org.Name, made.Org.ID)
+	default:
+		fmt.Fprintf(c.stdout, "They own their personal organization %s (%s).\n", made.Org.Name, made.Org.ID)
 	}
 	return nil
 }
@@ -230,13 +221,15 @@ func (c *cli) orgs(ctx context.Context, args []string) error {
 
 func (c *cli) clients(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError("clients needs a subcommand: create, list or delete")
+		return usageError("clients needs a subcommand: create, list, update, delete or token create")
 	}
 	switch args[0] {
 	case "create":
 		return c.clientsCreate(ctx, args[1:])
 	case "list":
 		return c.clientsList(ctx, args[1:])
+	case "update":
+		return c.clientsUpdate(ctx, args[1:])
 	case "token":
 		if len(args) < 2 || args[1] != "create" {
 			return usageError("clients token needs a subcommand: create")
@@ -258,7 +251,7 @@ func (c *cli) clients(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "Deleted client %s and every code and token issued to it.\n", id)
 		return nil
 	}
-	return usageError("unknown clients subcommand %q (use create, list or delete)", args[0])
+	return usageError("unknown clients subcommand %q (use create, list, update, delete or token create)", args[0])
 }
 
 func (c *cli) clientsCreate(ctx context.Context, args []string) error {
@@ -269,7 +262,8 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 	fs.Var(&grants, "grant-type", "a grant `type`: authorization_code, refresh_token or client_credentials (repeat; default authorization_code and refresh_token)")
 	scope := fs.String("scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
 	public := fs.Bool("public", false, "a public client (native or browser app): no secret, PKCE required")
-	firstParty := fs.Bool("first-party", false, "one of our own apps: people are not asked to consent")
+	firstParty := fs.Bool("first-party", false, "one of the operator's own apps: nobody is asked to consent to it")
+	resourceServer := fs.Bool("resource-server", false, "an API that checks tokens: it may introspect every token, API keys included (others learn only about their own)")
 	format := fs.String("access-token-format", provider.AccessTokenOpaque, "`format` of access tokens: opaque (at_live_, checked by introspection) or jwt (RFC 9068, verified against the JWKS)")
 	var logouts listFlag
 	fs.Var(&logouts, "post-logout-redirect-uri", "where RP-initiated logout may send people back, a `URI` (repeat for several)")
@@ -286,6 +280,7 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 		Public:       *public,
 		FirstParty:   *firstParty,
 
+		ResourceServer:         *resourceServer,
 		PostLogoutRedirectURIs: logouts,
 		AccessTokenFormat:      *format,
 	})
@@ -309,6 +304,7 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 			"scope":                      strings.Join(client.Scopes, " "),
 			"token_endpoint_auth_method": client.TokenEndpointAuthMethod,
 			"first_party":                client.FirstParty,
+			"resource_server":            client.ResourceServer,
 			"access_token_format":        client.AccessTokenFormat,
 			"post_logout_redirect_uris":  client.PostLogoutRedirectURIs,
 		}
@@ -342,32 +338,90 @@ func (c *cli) clientsList(ctx context.Context, args []string) error {
 	}
 	if *asJSON {
 		type row struct {
-			ClientID     string   `json:"client_id"`
-			Name         string   `json:"client_name"`
-			Public       bool     `json:"public"`
-			GrantTypes   []string `json:"grant_types"`
-			RedirectURIs []string `json:"redirect_uris"`
-			Scope        string   `json:"scope"`
-			CreatedAt    string   `json:"created_at"`
+			ClientID       string   `json:"client_id"`
+			Name           string   `json:"client_name"`
+			Public         bool     `json:"public"`
+			FirstParty     bool     `json:"first_party"`
+			ResourceServer bool     `json:"resource_server"`
+			GrantTypes     []string `json:"grant_types"`
+			RedirectURIs   []string `json:"redirect_uris"`
+			Scope          string   `json:"scope"`
+			CreatedAt      string   `json:"created_at"`
 		}
 		rows := make([]row, 0, len(clients))
 		for _, cl := range clients {
-			rows = append(rows, row{cl.ID, cl.Name, cl.Public, cl.GrantTypes, cl.RedirectURIs, strings.Join(cl.Scopes, " "), cl.CreatedAt.Format(time.RFC3339)})
+			rows = append(rows, row{cl.ID, cl.Name, cl.Public, cl.FirstParty, cl.ResourceServer, cl.GrantTypes, cl.RedirectURIs,
+				strings.Join(cl.Scopes, " "), cl.CreatedAt.Format(time.RFC3339)})
 		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tGRANT TYPES\tREDIRECT URIS")
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tTRUST\tGRANT TYPES\tREDIRECT URIS")
 	for _, cl := range clients {
 		kind := "confidential"
 		if cl.Public {
 			kind = "public"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, kind, strings.Join(cl.GrantTypes, ","), strings.Join(cl.RedirectURIs, " "))
+		var trust []string
+		if cl.FirstParty {
+			trust = append(trust, "first-party")
+		}
+		if cl.ResourceServer {
+			trust = append(trust, "resource-server")
+		}
+		if len(trust) == 0 {
+			trust = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, kind, strings.Join(trust, ","), strings.Join(cl.GrantTypes, ","), strings.Join(cl.RedirectURIs, " "))
 	}
 	return tw.Flush()
+}
+
+// clientsUpdate changes what only the operator decides about a client:
+// whether it is first-party (nobody is asked to consent to it) and whether
+// it is a resource server (it may introspect every token). Only the flags
+// given change anything.
+func (c *cli) clientsUpdate(ctx context.Context, args []string) error {
+	fs := c.newFlags("clients update")
+	firstParty := fs.Bool("first-party", false, "true makes the client one of the operator's own apps, which nobody is asked to consent to; false undoes it")
+	resourceServer := fs.Bool("resource-server", false, "true lets the client introspect every token, API keys included; false limits it to its own")
+	cfg, err := c.adminConfig(fs, "CLIENT_ID [--first-party=true|false] [--resource-server=true|false]", args, 1)
+	if err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !given["first-party"] && !given["resource-server"] {
+		return usageError("clients update: give --first-party=true|false or --resource-server=true|false")
+	}
+	store, err := c.openAdminStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	id := fs.Arg(0)
+	cl, err := store.FindClient(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client has the id %q", id)
+	} else if err != nil {
+		return err
+	}
+	if given["first-party"] {
+		cl.FirstParty = *firstParty
+	}
+	if given["resource-server"] {
+		cl.ResourceServer = *resourceServer
+	}
+	if err := store.UpdateClient(ctx, cl); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Updated client %s (%s): first-party %v, resource server %v.\n", cl.ID, cl.Name, cl.FirstParty, cl.ResourceServer)
+	if cl.FirstParty {
+		fmt.Fprintln(c.stdout, "People signing in to it are not asked to consent; running servers see the change within the client cache time.")
+	}
+	return nil
 }
 
 // clientsTokenCreate makes an initial access token for /register when

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
+	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
 func TestMigrate(t *testing.T) {
@@ -85,7 +86,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	})
 }
 
-var createdUser = regexp.MustCompile(`^Created user (usr_\w+) \(([^)]+)\)\.\n$`)
+var createdUser = regexp.MustCompile(`^Created user (usr_\w+) \(([^)]+)\)\.\n(.*)\n$`)
 
 func TestUsersCreate(t *testing.T) {
 	t.Parallel()
@@ -108,6 +109,16 @@ func TestUsersCreate(t *testing.T) {
 		if m[2] != "alice@example.com" {
 			t.Errorf("the email is shown as %q, want it normalized to alice@example.com", m[2])
 		}
+		// Without --org, a personal organization they own: nobody is in none.
+		if !strings.HasPrefix(m[3], "They own their personal organization Alice Liddell's organization (org_") {
+			t.Errorf("stdout does not name the personal organization:\n%s", r.stdout)
+		}
+		db.withStore(t, func(s *storage.Store) {
+			orgs, err := s.UserOrganizations(t.Context(), aliceID)
+			if err != nil || len(orgs) != 1 || orgs[0].Role != storage.RoleOwner || orgs[0].Name != "Alice Liddell's organization" {
+				t.Errorf("alice's organizations: %+v, %v; want her personal one, as owner", orgs, err)
+			}
+		})
 
 		t.Run("the same email again is refused", func(t *testing.T) {
 			r := db.run(t, "users", "create", "--email", "ALICE@example.com", "--password", "another-password-456")
@@ -369,6 +380,7 @@ func TestClients(t *testing.T) {
 			"scope":                      "read write",
 			"token_endpoint_auth_method": "client_secret_basic",
 			"first_party":                false,
+			"resource_server":            false,
 			"access_token_format":        "opaque",
 			"post_logout_redirect_uris":  []any{},
 		}, created); diff != "" {
@@ -643,7 +655,7 @@ func TestKeys(t *testing.T) {
 			{"no name", []string{"--user", "owner@example.com", "--scope", "read"}, 2, "--name is required"},
 			{"no scope", []string{"--user", "owner@example.com", "--name", "x"}, 2, "--scope is required"},
 			{"an unknown user", []string{"--user", "nobody@example.com", "--name", "x", "--scope", "read"}, 1, "no user has the email"},
-			{"a user without an organization", []string{"--user", "loner@example.com", "--name", "x", "--scope", "read"}, 1, "belongs to no organization"},
+			{"another person's organization", []string{"--user", "loner@example.com", "--org", "Acme", "--name", "x", "--scope", "read"}, 1, "not a member of an organization named"},
 			{"another organization", []string{"--user", "owner@example.com", "--org", "Globex", "--name", "x", "--scope", "read"}, 1, "not a member of an organization named"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -732,5 +744,68 @@ func TestKeysRotate(t *testing.T) {
 		r = db.run(t, "keys", "rotate", "--alg", "HS256")
 		wantCode(t, r, 2)
 		wantContains(t, "stderr", r.stderr, "--alg must be RS256, ES256 or all")
+	})
+}
+
+// First-party apps and resource servers are the operator's decision
+// (audit findings 3 and 9): the command line sets them on create and
+// changes them with update, and clients list shows them.
+func TestClientsUpdateSetsWhatOnlyTheOperatorDecides(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, db database) {
+		db.migrate(t)
+		r := db.run(t, "clients", "create", "--name", "Orders API", "--grant-type", "client_credentials", "--scope", "read", "--resource-server", "--json")
+		wantCode(t, r, 0)
+		var api struct {
+			ID             string `json:"client_id"`
+			ResourceServer bool   `json:"resource_server"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &api); err != nil || !api.ResourceServer {
+			t.Fatalf("clients create --resource-server --json: %v\n%s", err, r.stdout)
+		}
+		r = db.run(t, "clients", "create", "--name", "Dashboard", "--redirect-uri", "https://dash.example.com/cb", "--json")
+		wantCode(t, r, 0)
+		var dash struct {
+			ID string `json:"client_id"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &dash); err != nil {
+			t.Fatal(err)
+		}
+
+		wantCode(t, db.run(t, "clients", "update", dash.ID, "--first-party=true"), 0)
+		wantCode(t, db.run(t, "clients", "update", api.ID, "--resource-server=false"), 0)
+		db.withStore(t, func(s *storage.Store) {
+			d, err := s.FindClient(t.Context(), dash.ID)
+			storagetest.Must(t, err)
+			a, err := s.FindClient(t.Context(), api.ID)
+			storagetest.Must(t, err)
+			if !d.FirstParty || d.ResourceServer || a.ResourceServer || a.FirstParty {
+				t.Errorf("after update: dashboard first-party %v resource %v; api first-party %v resource %v", d.FirstParty, d.ResourceServer, a.FirstParty, a.ResourceServer)
+			}
+		})
+		wantCode(t, db.run(t, "clients", "update", api.ID, "--resource-server"), 0)
+		r = db.run(t, "clients", "list")
+		wantCode(t, r, 0)
+		wantContains(t, "stdout", r.stdout, "TRUST", "first-party", "resource-server")
+		r = db.run(t, "clients", "list", "--json")
+		wantContains(t, "stdout", r.stdout, `"first_party": true`, `"resource_server": true`)
+
+		for _, tc := range []struct {
+			name string
+			args []string
+			code int
+			want string
+		}{
+			{"nothing to change", []string{"clients", "update", api.ID}, 2, "give --first-party"},
+			{"no client id", []string{"clients", "update", "--first-party=true"}, 2, "usage"},
+			{"an unknown client", []string{"clients", "update", "cl_nope", "--first-party=true"}, 1, `no client has the id "cl_nope"`},
+			{"not a boolean", []string{"clients", "update", api.ID, "--first-party=maybe"}, 2, "first-party"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := db.run(t, tc.args...)
+				wantCode(t, r, tc.code)
+				wantContains(t, "stderr", r.stderr, tc.want)
+			})
+		}
 	})
 }

@@ -39,7 +39,8 @@ Usage:
   ajrly-auth clients create --name N --redirect-uri U [--redirect-uri U2 ...]
                             [--scope "openid offline_access read write ..."]
                             [--grant-type authorization_code --grant-type refresh_token ...]
-                            [--public] [--first-party] [--post-logout-redirect-uri U] [--json]
+                            [--public] [--first-party] [--resource-server] [--post-logout-redirect-uri U] [--json]
+  ajrly-auth clients update ID [--first-party=true|false] [--resource-server=true|false]
   ajrly-auth clients list [--json]
   ajrly-auth clients delete ID
   ajrly-auth clients token create [--expires-in 24h] [--json]   an initial access token for /register

@@ -91,8 +91,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		Usage:          usage,
 		DemoClientID:   demoClientIDIf(cfg.Demo),
 
-		RegistrationMode: cfg.RegistrationMode,
-		AllowFirstParty:  cfg.RegistrationAllowFirstParty,
+		RegistrationMode:  cfg.RegistrationMode,
+		FirstPartyClients: cfg.FirstPartyClients,
 	})
 	if err != nil {
 		return err

@@ -466,7 +466,7 @@ func TestServeWritesKeyUsageWhenItStops(t *testing.T) {
 			if err := json.Unmarshal([]byte(r.stdout), &key); err != nil {
 				t.Fatal(err)
 			}
-			r = db.run(t, "clients", "create", "--name", "API", "--grant-type", "client_credentials", "--scope", "read", "--json")
+			r = db.run(t, "clients", "create", "--name", "API", "--grant-type", "client_credentials", "--scope", "read", "--resource-server", "--json")
 			wantCode(t, r, 0)
 			var rs struct {
 				ClientID     string `json:"client_id"`

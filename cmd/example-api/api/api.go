@@ -144,7 +144,7 @@ func (o Options) validate() error {
 type Route struct {
 	Method, Path string
 	// Scope is the permission a caller's credential must satisfy, by
-	// provider.ScopeSatisfies (read covers projects:read, ...).
+	// tenancy.Satisfies (read covers projects:read, ...).
 	Scope  string
 	handle func(s *Server, w http.ResponseWriter, r *http.Request, c *Caller)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -43,7 +44,7 @@ type Caller struct {
 // HasScope reports whether the caller's scopes satisfy needed, with the
 // provider's read/write hierarchy.
 func (c *Caller) HasScope(needed string) bool {
-	return provider.ScopeSatisfies(strings.Fields(c.Scope), needed)
+	return tenancy.Satisfies(strings.Fields(c.Scope), needed)
 }
 
 // AuthError is a refused credential: RFC 6750 §3's challenge and the

@@ -6,7 +6,7 @@
 // Keys and opaque tokens are checked by introspection (RFC 7662), with a
 // short cache of positive answers keyed by the SHA-256 of the token; JWTs
 // are verified locally against the provider's JWKS. Scopes follow the
-// provider's hierarchy (provider.ScopeSatisfies), and refusals carry the
+// provider's hierarchy (tenancy.Satisfies), and refusals carry the
 // WWW-Authenticate challenges of RFC 6750 §3.
 //
 // It lives in its own package so that tests can start it in-process;
