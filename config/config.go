@@ -21,6 +21,9 @@ const MinSecretLen = 32
 type Config struct {
 	// Addr is the listen address, host:port.
 	Addr string
+	// OpsAddr is the operations listener's address (metrics, health), ""
+	// for none; it must not be reachable from the internet.
+	OpsAddr string
 	// Issuer is the OpenID Connect issuer URL, without a trailing slash.
 	Issuer string
 	// DSN names the database: sqlite://path or postgres://... (see DSNKind
@@ -41,6 +44,9 @@ type Config struct {
 	IDTokenTTL      time.Duration
 	// SessionTTL is how long a browser sign-in session lasts.
 	SessionTTL time.Duration
+	// SessionIdleTimeout signs a browser out after this long without a
+	// request (ASVS 3.3.2).
+	SessionIdleTimeout time.Duration
 	// ClientCacheTTL is how long client records are cached; 0 disables the cache.
 	ClientCacheTTL time.Duration
 	// ShutdownTimeout bounds the graceful shutdown of the HTTP server.
@@ -88,6 +94,7 @@ type Config struct {
 func Default() Config {
 	return Config{
 		Addr:               "127.0.0.1:8080",
+		OpsAddr:            "127.0.0.1:9090",
 		Issuer:             "http://127.0.0.1:8080",
 		DSN:                "sqlite://ajrly.db",
 		AccessTokenTTL:     time.Hour,
@@ -95,6 +102,7 @@ func Default() Config {
 		AuthCodeTTL:        10 * time.Minute,
 		IDTokenTTL:         time.Hour,
 		SessionTTL:         168 * time.Hour,
+		SessionIdleTimeout: 12 * time.Hour,
 		APIAudiences:       []string{"https://api.ajrly.com"},
 		APIKeyJWTTTL:       15 * time.Minute,
 		SigningKeyRotation: 2160 * time.Hour,
@@ -122,6 +130,16 @@ func (c Config) Validate() error {
 		bad("addr", "must be host:port like 127.0.0.1:8080 or :8080, got %q", c.Addr)
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		bad("addr", "port must be a number from 0 to 65535, got %q", port)
+	}
+
+	if c.OpsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.OpsAddr); err != nil {
+			bad("ops.addr", "must be host:port like 127.0.0.1:9090, or empty for none, got %q", c.OpsAddr)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			bad("ops.addr", "port must be a number from 0 to 65535, got %q", port)
+		} else if c.OpsAddr == c.Addr && port != "0" {
+			bad("ops.addr", "must differ from addr (%s): the metrics must not be on the public listener", c.Addr)
+		}
 	}
 
 	if u, err := url.Parse(c.Issuer); err != nil || u.Scheme == "" || u.Host == "" {
@@ -183,6 +201,7 @@ func (c Config) Validate() error {
 		{"auth_code_ttl", c.AuthCodeTTL, 10 * time.Second, 10 * time.Minute},
 		{"id_token_ttl", c.IDTokenTTL, time.Minute, 24 * time.Hour},
 		{"session_ttl", c.SessionTTL, 5 * time.Minute, 2160 * time.Hour},
+		{"session_idle_timeout", c.SessionIdleTimeout, 5 * time.Minute, max(c.SessionTTL, 5*time.Minute)},
 		{"client_cache_ttl", c.ClientCacheTTL, 0, 5 * time.Minute},
 		{"shutdown_timeout", c.ShutdownTimeout, time.Second, 5 * time.Minute},
 	} {

@@ -76,6 +76,8 @@ func TestDefault(t *testing.T) {
 		{"auth_code_ttl", c.AuthCodeTTL, 10 * time.Minute},
 		{"id_token_ttl", c.IDTokenTTL, time.Hour},
 		{"session_ttl", c.SessionTTL, 168 * time.Hour},
+		{"session_idle_timeout", c.SessionIdleTimeout, 12 * time.Hour},
+		{"ops.addr", c.OpsAddr, "127.0.0.1:9090"},
 		{"client_cache_ttl", c.ClientCacheTTL, 5 * time.Second},
 		{"shutdown_timeout", c.ShutdownTimeout, 15 * time.Second},
 		{"signing_key_rotation", c.SigningKeyRotation, 2160 * time.Hour},
@@ -798,8 +800,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 23 {
-		t.Errorf("%d flags, want 23 (--config and 22 settings)", count)
+	if count != 25 {
+		t.Errorf("%d flags, want 25 (--config and 24 settings)", count)
 	}
 
 	var help bytes.Buffer

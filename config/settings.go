@@ -31,6 +31,11 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.Addr },
 	},
 	{
+		key: "ops.addr", env: "AJRLY_OPS_ADDR", flag: "ops-addr",
+		usage: "listen `address` (host:port) of the operations listener with /metrics and the health checks; keep it off the internet; empty turns it off",
+		field: func(c *Config) any { return &c.OpsAddr },
+	},
+	{
 		key: "issuer", env: "AJRLY_ISSUER", flag: "issuer",
 		usage: "issuer `URL` clients see; https unless the host is localhost or loopback",
 		field: func(c *Config) any { return &c.Issuer },
@@ -80,6 +85,11 @@ var settings = []setting{
 		key: "session_ttl", env: "AJRLY_SESSION_TTL", flag: "session-ttl",
 		usage: "browser sign-in session lifetime, 5m to 2160h (`duration`)",
 		field: func(c *Config) any { return &c.SessionTTL },
+	},
+	{
+		key: "session_idle_timeout", env: "AJRLY_SESSION_IDLE_TIMEOUT", flag: "session-idle-timeout",
+		usage: "sign a browser out after this long without a request, 5m up to session_ttl (`duration`)",
+		field: func(c *Config) any { return &c.SessionIdleTimeout },
 	},
 	{
 		key: "client_cache_ttl", env: "AJRLY_CLIENT_CACHE_TTL", flag: "client-cache-ttl",

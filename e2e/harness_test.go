@@ -68,6 +68,13 @@ type serverOptions struct {
 	clock *storagetest.Clock
 	// firstParty are client ids the configuration makes first-party.
 	firstParty []string
+	// sessionIdle is the browser sessions' idle timeout (default 12h).
+	sessionIdle time.Duration
+}
+
+// withSessionIdle sets the idle timeout of browser sessions.
+func withSessionIdle(d time.Duration) func(*serverOptions) {
+	return func(o *serverOptions) { o.sessionIdle = d }
 }
 
 // withFirstPartyClients makes clients first-party by configuration
@@ -132,12 +139,13 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 		t.Fatal(err)
 	}
 	router, err := handlers.NewRouter(handlers.Options{
-		Provider:   prov,
-		Store:      store,
-		CookieKey:  cookieKey,
-		SessionTTL: time.Hour,
-		Logger:     log,
-		Usage:      usage,
+		Provider:    prov,
+		Store:       store,
+		CookieKey:   cookieKey,
+		SessionTTL:  time.Hour,
+		SessionIdle: o.sessionIdle,
+		Logger:      log,
+		Usage:       usage,
 
 		RegistrationMode:  o.registration,
 		FirstPartyClients: o.firstParty,

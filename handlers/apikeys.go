@@ -417,6 +417,9 @@ func (a *APIKeys) create(w http.ResponseWriter, r *http.Request) {
 		a.noOrganization(w, r)
 		return
 	}
+	if !a.rt.requireRecentSignIn(w, r, ws, apiKeysPath) {
+		return
+	}
 	var scopes []string
 	for _, v := range r.PostForm["scope"] {
 		scopes = append(scopes, strings.Fields(v)...)
@@ -562,7 +565,7 @@ func (a *APIKeys) keyForm(w http.ResponseWriter, r *http.Request) (*workspace, *
 func (a *APIKeys) rotate(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ws, old, ok := a.keyForm(w, r)
-	if !ok {
+	if !ok || !a.rt.requireRecentSignIn(w, r, ws, apiKeysPath) {
 		return
 	}
 	grace, ok := pick(graceChoices, r.PostForm.Get("grace"))

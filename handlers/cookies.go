@@ -24,6 +24,7 @@ const (
 type sessionStore interface {
 	CreateLoginSession(ctx context.Context, userID, orgID string, ttl time.Duration, userAgent, remoteAddr string) (string, *storage.LoginSession, error)
 	LoginSessionByToken(ctx context.Context, token string) (*storage.LoginSession, error)
+	TouchLoginSession(ctx context.Context, token string) error
 	DeleteLoginSession(ctx context.Context, token string) error
 	DeleteUserLoginSessions(ctx context.Context, userID string) (int64, error)
 	UserByID(ctx context.Context, id string) (*storage.User, error)
@@ -72,27 +73,58 @@ func (rt *router) cookie(r *http.Request, name string) string {
 	return c.Value
 }
 
-// csrfToken returns the token forms carry: an HMAC of a random per-browser
-// cookie (signed double submit). It sets the cookie when the browser has none.
+// csrfToken returns the token forms carry: an HMAC of a random
+// per-browser cookie and of the browser's session (signed double submit,
+// bound to the session). A token taken with another browser's cookies, or
+// before this browser signed in or out, does not verify: the cookie is
+// rotated at both (audit finding 17). It sets the cookie when the browser
+// has none.
 func (rt *router) csrfToken(w http.ResponseWriter, r *http.Request) string {
 	v := rt.cookie(r, csrfCookie)
 	if len(v) < 32 {
-		v = storage.NewSecret()
-		rt.setCookie(w, csrfCookie, v, 0)
-		// Later calls while answering this request see the same cookie.
-		r.AddCookie(&http.Cookie{Name: rt.cookieName(csrfCookie), Value: v})
+		v = rt.rotateCSRF(w, r)
 	}
-	return rt.csrfMAC(v)
+	return rt.csrfMAC(v, rt.cookie(r, sessionCookie))
 }
 
-func (rt *router) csrfMAC(cookie string) string {
+// rotateCSRF gives the browser a new CSRF cookie, and the rest of this
+// request sees it too.
+func (rt *router) rotateCSRF(w http.ResponseWriter, r *http.Request) string {
+	v := storage.NewSecret()
+	rt.setCookie(w, csrfCookie, v, 0)
+	rt.replaceRequestCookie(r, csrfCookie, v)
+	return v
+}
+
+// replaceRequestCookie makes the rest of the handling of r see the cookie
+// name with value ("" for none), as the browser will on its next request.
+func (rt *router) replaceRequestCookie(r *http.Request, name, value string) {
+	full := rt.cookieName(name)
+	cookies := r.Cookies()
+	r.Header.Del("Cookie")
+	for _, c := range cookies {
+		if c.Name != full {
+			r.AddCookie(c)
+		}
+	}
+	if value != "" {
+		r.AddCookie(&http.Cookie{Name: full, Value: value})
+	}
+}
+
+func (rt *router) csrfMAC(cookie, session string) string {
 	m := hmac.New(sha256.New, rt.opts.CookieKey)
-	m.Write([]byte("csrf:" + cookie))
+	m.Write([]byte("csrf:" + cookie + ":"))
+	if session != "" {
+		m.Write([]byte(storage.DigestHex(session)))
+	}
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // checkCSRF verifies a form post: the token must match the browser's CSRF
-// cookie, and a cross-site Origin is refused outright.
+// cookie and session, and a post from another site is refused outright —
+// by its Origin, and by Sec-Fetch-Site, which a sibling subdomain cannot
+// pass off as same-origin either.
 func (rt *router) checkCSRF(r *http.Request) bool {
 	if origin := r.Header.Get("Origin"); origin != "" && origin != "null" {
 		u, err := url.Parse(origin)
@@ -100,12 +132,15 @@ func (rt *router) checkCSRF(r *http.Request) bool {
 			return false
 		}
 	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
 	cookie := rt.cookie(r, csrfCookie)
 	token := r.PostFormValue(csrfField)
 	if len(cookie) < 32 || token == "" {
 		return false
 	}
-	return hmac.Equal([]byte(rt.csrfMAC(cookie)), []byte(token))
+	return hmac.Equal([]byte(rt.csrfMAC(cookie, rt.cookie(r, sessionCookie))), []byte(token))
 }
 
 // refuseCSRF answers a form post whose CSRF check failed.
@@ -115,17 +150,36 @@ func (rt *router) refuseCSRF(w http.ResponseWriter, r *http.Request) {
 		"The form could not be verified. Go back, reload the page and try again.", "")
 }
 
-// currentUser returns the signed-in user of the browser, or nil.
+// touchEvery is how stale a session's last use may get before a request
+// records it again: the idle timeout needs no write per page view.
+const touchEvery = time.Minute
+
+// currentUser returns the signed-in user of the browser, or nil. A
+// session unused for longer than the idle timeout is over (ASVS 3.3.2,
+// audit finding 19): it is deleted and the browser is signed out.
 func (rt *router) currentUser(r *http.Request) (*storage.LoginSession, *storage.User, error) {
 	token := rt.cookie(r, sessionCookie)
 	if token == "" {
 		return nil, nil, nil
 	}
-	ls, err := rt.sessions.LoginSessionByToken(r.Context(), token)
+	ctx := r.Context()
+	ls, err := rt.sessions.LoginSessionByToken(ctx, token)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, nil
 	} else if err != nil {
 		return nil, nil, err
+	}
+	switch idle := rt.opts.Provider.Now().Sub(ls.LastSeenAt); {
+	case idle > rt.opts.SessionIdle:
+		if err := rt.sessions.DeleteLoginSession(ctx, token); err != nil {
+			return nil, nil, err
+		}
+		rt.log.InfoContext(ctx, "session ended after the idle timeout", "request_id", RequestID(ctx), "user_id", ls.UserID)
+		return nil, nil, nil
+	case idle > touchEvery:
+		if err := rt.sessions.TouchLoginSession(ctx, token); err != nil {
+			return nil, nil, err
+		}
 	}
 	u, err := rt.sessions.UserByID(r.Context(), ls.UserID)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -152,18 +206,23 @@ func (rt *router) startSession(w http.ResponseWriter, r *http.Request, userID st
 		return nil, err
 	}
 	rt.setCookie(w, sessionCookie, token, int(rt.opts.SessionTTL/time.Second))
+	rt.replaceRequestCookie(r, sessionCookie, token)
+	rt.rotateCSRF(w, r) // forms shown before signing in no longer post
 	return ls, nil
 }
 
 // endSession signs the browser out; everywhere also ends every other
 // session of user.
 func (rt *router) endSession(w http.ResponseWriter, r *http.Request, user *storage.User, everywhere bool) error {
+	token := rt.cookie(r, sessionCookie)
 	rt.setCookie(w, sessionCookie, "", -1)
+	rt.replaceRequestCookie(r, sessionCookie, "")
+	rt.rotateCSRF(w, r)
 	if everywhere && user != nil {
 		_, err := rt.sessions.DeleteUserLoginSessions(r.Context(), user.ID)
 		return err
 	}
-	if token := rt.cookie(r, sessionCookie); token != "" {
+	if token != "" {
 		return rt.sessions.DeleteLoginSession(r.Context(), token)
 	}
 	return nil

@@ -595,7 +595,7 @@ func (d *Developer) findApp(w http.ResponseWriter, r *http.Request, ws *workspac
 // for a confidential app, its secret once.
 func (d *Developer) register(w http.ResponseWriter, r *http.Request) {
 	ws, ok := d.manager(w, r)
-	if !ok {
+	if !ok || !d.rt.requireRecentSignIn(w, r, ws, developerPath) {
 		return
 	}
 	ctx := r.Context()
@@ -699,7 +699,7 @@ func (d *Developer) save(w http.ResponseWriter, r *http.Request) {
 // grace are dropped; "now" stops every former secret at once (a leak).
 func (d *Developer) rotate(w http.ResponseWriter, r *http.Request) {
 	ws, c, ok := d.managedApp(w, r)
-	if !ok {
+	if !ok || !d.rt.requireRecentSignIn(w, r, ws, developerPath) {
 		return
 	}
 	ctx := r.Context()
@@ -781,7 +781,7 @@ func (d *Developer) delete(w http.ResponseWriter, r *http.Request) {
 // organization at /register, and shows it once.
 func (d *Developer) createToken(w http.ResponseWriter, r *http.Request) {
 	ws, ok := d.manager(w, r)
-	if !ok {
+	if !ok || !d.rt.requireRecentSignIn(w, r, ws, developerPath) {
 		return
 	}
 	ctx := r.Context()

@@ -23,6 +23,11 @@ var secret = []byte("handlers-test-secret-handlers-test-secret")
 // newRouter builds the router over a fresh SQLite store.
 func newRouter(t *testing.T) http.Handler {
 	t.Helper()
+	return newHandlers(t).Public
+}
+
+func newHandlers(t *testing.T) *handlers.Handlers {
+	t.Helper()
 	store := storagetest.NewSQLite(t)
 	p, err := provider.New(context.Background(), store, provider.Options{
 		Issuer: issuer, Secret: secret,
@@ -32,11 +37,11 @@ func newRouter(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	key, _ := provider.DeriveKey(secret, provider.PurposeCookies)
-	r, err := handlers.NewRouter(handlers.Options{Provider: p, Store: store, CookieKey: key})
+	hs, err := handlers.NewHandlers(handlers.Options{Provider: p, Store: store, CookieKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return hs
 }
 
 func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
@@ -129,9 +134,28 @@ func TestHealthChecks(t *testing.T) {
 			t.Errorf("%s: status %d", path, rec.Code)
 		}
 	}
-	get(t, h, "/health/alive")
-	if rec := get(t, h, "/metrics"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `ajrly_http_requests_total{code="200",method="GET",route="/health/alive"}`) {
-		t.Errorf("/metrics: status %d:\n%.500s", rec.Code, rec.Body.String())
+}
+
+// Finding 19 of the December audit: /metrics was public. It is served on
+// the operations listener only, where it counts the public listener's
+// requests.
+func TestMetricsAreOnTheOperationsListenerOnly(t *testing.T) {
+	t.Parallel()
+	hs := newHandlers(t)
+	get(t, hs.Public, "/health/alive")
+	if rec := get(t, hs.Public, "/metrics"); rec.Code != http.StatusNotFound {
+		t.Errorf("/metrics on the public listener: status %d, want 404", rec.Code)
+	}
+	if rec := get(t, hs.Ops, "/metrics"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `ajrly_http_requests_total{code="200",method="GET",route="/health/alive"}`) {
+		t.Errorf("/metrics on the operations listener: status %d:\n%.500s", rec.Code, rec.Body.String())
+	}
+	for _, path := range []string{"/health/alive", "/health/ready"} {
+		if rec := get(t, hs.Ops, path); rec.Code != http.StatusOK {
+			t.Errorf("%s on the operations listener: status %d", path, rec.Code)
+		}
+	}
+	if rec := get(t, hs.Ops, "/token"); rec.Code != http.StatusNotFound {
+		t.Errorf("/token on the operations listener: status %d, want 404", rec.Code)
 	}
 }
 

@@ -20,10 +20,15 @@ type Health struct {
 	metrics *metrics
 }
 
-// Mount registers /health/alive, /health/ready and /metrics.
+// Mount registers /health/alive and /health/ready.
 func (h *Health) Mount(r *mux.Router) {
 	r.HandleFunc("/health/alive", h.alive).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/health/ready", h.ready).Methods(http.MethodGet, http.MethodHead)
+}
+
+// MountMetrics registers /metrics, on the operations listener only: the
+// metrics tell request rates and routes to whoever can read them.
+func (h *Health) MountMetrics(r *mux.Router) {
 	r.Handle("/metrics", h.metrics.handler()).Methods(http.MethodGet)
 }
 

@@ -74,6 +74,9 @@ type loginPage struct {
 	Email      string
 	Error      string
 	ClientName string
+	// Reauth: a signed-in person must sign in again for what they asked
+	// to do (see requireRecentSignIn).
+	Reauth bool
 }
 
 func (l *Login) show(w http.ResponseWriter, r *http.Request) {
@@ -86,9 +89,12 @@ func (l *Login) show(w http.ResponseWriter, r *http.Request) {
 		}
 		page.ClientName = name
 	} else if _, user, err := l.rt.currentUser(r); err == nil && user != nil {
-		// Already signed in and not in an authorization: nothing to do here.
-		http.Redirect(w, r, l.rt.base+orDefault(page.ReturnTo, "/"), http.StatusSeeOther)
-		return
+		if q.Get("reauth") != "1" {
+			// Already signed in and not in an authorization: nothing to do here.
+			http.Redirect(w, r, l.rt.base+orDefault(page.ReturnTo, "/"), http.StatusSeeOther)
+			return
+		}
+		page.Reauth, page.Email = true, user.Email
 	}
 	page.basePage = l.rt.pages.page(w, r, "Sign in", nil)
 	l.rt.pages.render(w, r, http.StatusOK, "login", page)

@@ -27,6 +27,9 @@ type Options struct {
 	CookieKey []byte
 	// SessionTTL is how long a browser stays signed in.
 	SessionTTL time.Duration
+	// SessionIdle signs a browser out after this long without a request
+	// (default 12h).
+	SessionIdle time.Duration
 	// FlowTTL is how long a person has to sign in and consent (default 30m).
 	FlowTTL time.Duration
 	// TrustedProxies are the load balancers whose X-Forwarded-For and
@@ -60,8 +63,25 @@ type router struct {
 	sessions sessionStore
 }
 
-// NewRouter builds the HTTP handler of the whole server.
+// Handlers are the two HTTP handlers of a server: Public for the issuer's
+// listener (the protocol endpoints, the pages, the health checks) and Ops
+// for the operations listener (metrics, and the health checks again), which
+// must not be reachable from the internet (audit finding 19).
+type Handlers struct {
+	Public, Ops http.Handler
+}
+
+// NewRouter builds the public HTTP handler (see NewHandlers).
 func NewRouter(opts Options) (http.Handler, error) {
+	h, err := NewHandlers(opts)
+	if err != nil {
+		return nil, err
+	}
+	return h.Public, nil
+}
+
+// NewHandlers builds the public and the operations handlers of a server.
+func NewHandlers(opts Options) (*Handlers, error) {
 	if opts.Provider == nil || opts.Store == nil {
 		return nil, errors.New("handlers: provider and store are required")
 	}
@@ -73,6 +93,9 @@ func NewRouter(opts Options) (http.Handler, error) {
 	}
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 7 * 24 * time.Hour
+	}
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = 12 * time.Hour
 	}
 	if opts.FlowTTL <= 0 {
 		opts.FlowTTL = 30 * time.Minute
@@ -129,7 +152,8 @@ func NewRouter(opts Options) (http.Handler, error) {
 	discovery.Mount(apiRoutes)
 	oauth.Mount(apiRoutes)
 	(&Registration{rt: rt, provider: opts.Provider, store: opts.Store, mode: opts.RegistrationMode}).Mount(apiRoutes)
-	(&Health{store: opts.Store, metrics: rt.metrics}).Mount(r)
+	health := &Health{store: opts.Store, metrics: rt.metrics}
+	health.Mount(r)
 
 	pageRoutes := r.NewRoute().Subrouter()
 	pageRoutes.Use(rt.pageHeaders)
@@ -156,7 +180,13 @@ func NewRouter(opts Options) (http.Handler, error) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, req)
 	}))
-	return rt.wrap(m), nil
+	ops := mux.NewRouter()
+	health.Mount(ops)
+	health.MountMetrics(ops)
+	ops.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not_found", "The operations listener serves /metrics, /health/alive and /health/ready.")
+	})
+	return &Handlers{Public: rt.wrap(m), Ops: ops}, nil
 }
 
 // url returns an absolute URL of one of our paths.

@@ -57,6 +57,16 @@ func (s *Store) LoginSessionByToken(ctx context.Context, token string) (*LoginSe
 	return &ls, nil
 }
 
+// TouchLoginSession records that the session a cookie token names was
+// used now, so that its idle timeout starts again.
+func (s *Store) TouchLoginSession(ctx context.Context, token string) error {
+	err := s.conn(ctx).Model(&LoginSession{}).Where("id_digest = ?", DigestHex(token)).Update("last_seen_at", utc(s.now())).Error
+	if err != nil {
+		return fmt.Errorf("touch login session: %w", s.translate(err, ErrNotFound))
+	}
+	return nil
+}
+
 // DeleteLoginSession ends the session a cookie token names.
 func (s *Store) DeleteLoginSession(ctx context.Context, token string) error {
 	if err := s.conn(ctx).Where("id_digest = ?", DigestHex(token)).Delete(&LoginSession{}).Error; err != nil {

@@ -81,11 +81,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			return fmt.Errorf("create demo user and client: %w", err)
 		}
 	}
-	router, err := handlers.NewRouter(handlers.Options{
+	hs, err := handlers.NewHandlers(handlers.Options{
 		Provider:       prov,
 		Store:          store,
 		CookieKey:      cookieKey,
 		SessionTTL:     cfg.SessionTTL,
+		SessionIdle:    cfg.SessionIdleTimeout,
 		TrustedProxies: cfg.TrustedProxyPrefixes(),
 		Logger:         log,
 		Usage:          usage,
@@ -98,12 +99,27 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 
-	srv := newHTTPServer(ctx, router, log)
+	srv := newHTTPServer(ctx, hs.Public, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer)
+	var ops *http.Server
+	if cfg.OpsAddr != "" {
+		opsLn, err := net.Listen("tcp", cfg.OpsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (ops.addr): %w", cfg.OpsAddr, err)
+		}
+		ops = newHTTPServer(ctx, hs.Ops, log)
+		log.Info("operations listener (metrics, health) up; keep it off the internet", "addr", opsLn.Addr().String())
+		go func() {
+			if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("operations listener stopped", "err", err)
+			}
+		}()
+	}
 	if demo != nil {
 		demo.print(c.stdout)
 	}
@@ -125,6 +141,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	shutdownErr := srv.Shutdown(shutdownCtx)
+	if ops != nil {
+		_ = ops.Shutdown(shutdownCtx)
+	}
 	// No request counts a key use any more: write what was counted.
 	stopBackground()
 	if err := usage.Flush(shutdownCtx); err != nil {

@@ -80,6 +80,10 @@ func startServe(t *testing.T, env map[string]string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve"}, args...)...)
 	cmd.Env = []string{} // nothing from the test's environment, AJRLY_* least of all
+	if _, ok := env["AJRLY_OPS_ADDR"]; !ok {
+		// Servers of parallel tests must not share the default 127.0.0.1:9090.
+		cmd.Env = append(cmd.Env, "AJRLY_OPS_ADDR=127.0.0.1:0")
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -209,8 +213,22 @@ func TestServeAnswersAndStopsOnSignal(t *testing.T) {
 			issuer := "http://" + addr
 			env := db.envWithout()
 			env["AJRLY_SECRET"] = testSecret
+			opsAddr := freeAddr(t)
+			env["AJRLY_OPS_ADDR"] = opsAddr
 			p := startServe(t, env, "--addr", addr, "--issuer", issuer)
 			p.waitListening(ctx, t)
+			if _, err := p.stderr.waitFor(ctx, "operations listener"); err != nil {
+				t.Fatalf("no operations listener: %v", err)
+			}
+			// The metrics are on the operations listener, never the public one.
+			do(ctx, t, http.MethodGet, issuer+"/health/alive", nil, "", "")
+			if resp, body := do(ctx, t, http.MethodGet, "http://"+opsAddr+"/metrics", nil, "", ""); resp.StatusCode != http.StatusOK ||
+				!strings.Contains(string(body), "ajrly_http_requests_total") {
+				t.Errorf("GET /metrics on ops.addr: %d", resp.StatusCode)
+			}
+			if resp, _ := do(ctx, t, http.MethodGet, issuer+"/metrics", nil, "", ""); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET /metrics on the public listener: %d, want 404", resp.StatusCode)
+			}
 
 			for _, path := range []string{"/health/alive", "/health/ready", "/.well-known/openid-configuration"} {
 				resp, body := do(ctx, t, http.MethodGet, issuer+path, nil, "", "")
