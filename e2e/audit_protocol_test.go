@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage/storagetest"
+)
+
+// Regression tests for the protocol findings of the December 2026 audit:
+// item 9 of issue 9 (token endpoint error codes) and findings 12, 14, 20
+// and 21.
+
+// protoTokenParams are the token request parameters an error description
+// might name; each must be named only when the request involved it.
+var protoTokenParams = []string{
+	"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope",
+	"subject_token", "subject_token_type", "actor_token", "requested_token_type",
+	"client_id", "client_secret", "client_assertion", "client_assertion_type", "audience", "resource",
+}
+
+// protoFositeCatchAll is fosite's description of invalid_request, which
+// lists every way a request can be wrong and so names none.
+var protoFositeCatchAll = []string{"missing a required parameter", "more than once", "otherwise malformed"}
+
+// protoPostToken posts a token request as a form or as a JSON object, with
+// client_secret_basic credentials when basic has two elements.
+func (s *server) protoPostToken(t testing.TB, asJSON bool, form url.Values, basic ...string) (*http.Response, map[string]any) {
+	t.Helper()
+	var req *http.Request
+	if asJSON {
+		obj := map[string]string{}
+		for k := range form {
+			obj[k] = form.Get(k)
+		}
+		b, _ := json.Marshal(obj)
+		req, _ = http.NewRequest(http.MethodPost, s.URL+"/token", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		req, _ = http.NewRequest(http.MethodPost, s.URL+"/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if len(basic) == 2 {
+		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
+	}
+	return doJSON(t, req)
+}
+
+// protoWantDescription checks that an error description names each of
+// names, no token parameter the request did not send or that names does
+// not list, and none of fosite's catch-all wording.
+func protoWantDescription(t *testing.T, desc string, sent url.Values, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if !regexp.MustCompile(`\b` + regexp.QuoteMeta(n) + `\b`).MatchString(desc) {
+			t.Errorf("error_description %q does not name %s", desc, n)
+		}
+	}
+	for _, p := range protoTokenParams {
+		if sent.Has(p) || slices.Contains(names, p) {
+			continue
+		}
+		if regexp.MustCompile(`\b` + regexp.QuoteMeta(p) + `\b`).MatchString(desc) {
+			t.Errorf("error_description %q names %s, which the request did not involve", desc, p)
+		}
+	}
+	for _, g := range protoFositeCatchAll {
+		if strings.Contains(desc, g) {
+			t.Errorf("error_description %q has fosite's catch-all text %q", desc, g)
+		}
+	}
+}
+
+func TestTokenEndpointAnswersTheRFC6749ErrorCodeOfEachMistake(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
+		s := newServer(t, b)
+		app, az, code := alicesCode(t, s) // authorization_code and refresh_token
+		tok, err := app.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The refresh token with another secret part under its signature:
+		// the row is found, the HMAC does not match.
+		_, sig, _ := strings.Cut(strings.TrimPrefix(tok.RefreshToken, provider.PrefixRefreshToken), ".")
+		tampered := provider.PrefixRefreshToken + randomString(t) + randomString(t)[:11] + "." + sig
+		codeOnly, codeOnlySecret := s.createClient(t, provider.ClientSpec{Name: "Code Only", RedirectURIs: []string{app.redirect},
+			GrantTypes: []string{provider.GrantAuthorizationCode}, Scopes: []string{"openid", "read"}})
+		worker, workerSecret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+		public := newWebApp(t, s, true)
+		owner := s.newKeyOwner(t, "keys@example.com")
+		_, apiKey := s.newAPIKey(t, owner, "read", nil)
+
+		appAuth := []string{app.id, app.secret}
+		tests := []struct {
+			name     string
+			form     url.Values
+			basic    []string
+			formOnly bool // a JSON object cannot repeat a member
+			status   int
+			code     string
+			names    []string // what the description must name
+			never    []string // what it must not speak of
+		}{
+			{name: "an unknown grant_type is unsupported_grant_type",
+				form: url.Values{"grant_type": {"urn:example:grant-type:unknown"}}, basic: appAuth,
+				status: 400, code: "unsupported_grant_type", names: []string{"grant_type"}},
+			{name: "the password grant is unsupported_grant_type",
+				form: url.Values{"grant_type": {"password"}, "username": {"alice@example.com"}, "password": {"guess"}}, basic: appAuth,
+				status: 400, code: "unsupported_grant_type", names: []string{"grant_type"}},
+			{name: "two grant types in one grant_type is unsupported_grant_type",
+				form: url.Values{"grant_type": {"client_credentials refresh_token"}}, basic: appAuth,
+				status: 400, code: "unsupported_grant_type", names: []string{"grant_type"}},
+			{name: "a missing grant_type is invalid_request",
+				form: url.Values{"code": {"ac_live_x.y"}}, basic: appAuth,
+				status: 400, code: "invalid_request", names: []string{"grant_type"}},
+			{name: "a body with credentials only is invalid_request naming grant_type",
+				form:   url.Values{"client_id": {app.id}, "client_secret": {app.secret}},
+				status: 400, code: "invalid_request", names: []string{"grant_type"}},
+			{name: "grant_type sent twice is invalid_request", formOnly: true,
+				form: url.Values{"grant_type": {"client_credentials", "authorization_code"}}, basic: []string{worker.ID, workerSecret},
+				status: 400, code: "invalid_request", names: []string{"grant_type"}},
+			{name: "authorization_code without code is invalid_request",
+				form: url.Values{"grant_type": {"authorization_code"}, "redirect_uri": {app.redirect}}, basic: appAuth,
+				status: 400, code: "invalid_request", names: []string{"code"}},
+			{name: "authorization_code without redirect_uri is invalid_request",
+				form: url.Values{"grant_type": {"authorization_code"}, "code": {"ac_live_x.y"}}, basic: appAuth,
+				status: 400, code: "invalid_request", names: []string{"redirect_uri"}},
+			{name: "authorization_code without code and redirect_uri names both",
+				form: url.Values{"grant_type": {"authorization_code"}}, basic: appAuth,
+				status: 400, code: "invalid_request", names: []string{"code", "redirect_uri"}},
+			{name: "refresh_token without refresh_token is invalid_request",
+				form: url.Values{"grant_type": {"refresh_token"}}, basic: appAuth,
+				status: 400, code: "invalid_request", names: []string{"refresh_token"}},
+			{name: "an empty refresh_token is invalid_request",
+				form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {""}}, basic: appAuth,
+				status: 400, code: "invalid_request", names: []string{"refresh_token"}},
+			{name: "token exchange without subject_token is invalid_request",
+				form:   url.Values{"grant_type": {provider.GrantTypeTokenExchange}, "subject_token_type": {provider.TokenTypeAPIKey}},
+				status: 400, code: "invalid_request", names: []string{"subject_token"}},
+			{name: "token exchange without subject_token_type is invalid_request",
+				form:   url.Values{"grant_type": {provider.GrantTypeTokenExchange}, "subject_token": {apiKey}},
+				status: 400, code: "invalid_request", names: []string{"subject_token_type"}},
+			{name: "token exchange of another token type is invalid_request",
+				form: url.Values{"grant_type": {provider.GrantTypeTokenExchange}, "subject_token": {"x"},
+					"subject_token_type": {provider.TokenTypeAccessToken}},
+				status: 400, code: "invalid_request", names: []string{"subject_token_type"}},
+			{name: "an unknown code is invalid_grant about the code alone",
+				form: url.Values{"grant_type": {"authorization_code"}, "code": {"ac_live_x.y"}, "redirect_uri": {app.redirect}}, basic: appAuth,
+				status: 400, code: "invalid_grant", names: []string{}, never: []string{"refresh token", "resource owner"}},
+			{name: "an unknown refresh token is invalid_grant about the refresh token alone",
+				form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"rt_live_x.y"}}, basic: appAuth,
+				status: 400, code: "invalid_grant", never: []string{"redirect", "authorization code", "resource owner"}},
+			{name: "a refresh token with a changed secret is invalid_grant about the refresh token alone",
+				form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tampered}}, basic: appAuth,
+				status: 400, code: "invalid_grant", never: []string{"redirect", "authorization code", "resource owner"}},
+			{name: "a client not allowed authorization_code is unauthorized_client",
+				form:   url.Values{"grant_type": {"authorization_code"}, "code": {"ac_live_x.y"}, "redirect_uri": {app.redirect}},
+				basic:  []string{worker.ID, workerSecret},
+				status: 400, code: "unauthorized_client"},
+			{name: "a client not allowed refresh_token is unauthorized_client",
+				form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"rt_live_x.y"}}, basic: []string{codeOnly.ID, codeOnlySecret},
+				status: 400, code: "unauthorized_client"},
+			{name: "a client not allowed client_credentials is unauthorized_client",
+				form: url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}, basic: appAuth,
+				status: 400, code: "unauthorized_client"},
+			{name: "a public client asking for client_credentials is unauthorized_client",
+				form:   url.Values{"grant_type": {"client_credentials"}, "client_id": {public.id}},
+				status: 400, code: "unauthorized_client"},
+			{name: "a client not allowed token exchange is unauthorized_client",
+				form:   url.Values{"grant_type": {provider.GrantTypeTokenExchange}, "subject_token": {apiKey}, "subject_token_type": {provider.TokenTypeAPIKey}},
+				basic:  appAuth,
+				status: 400, code: "unauthorized_client"},
+		}
+		for _, tc := range tests {
+			for _, asJSON := range []bool{false, true} {
+				if asJSON && tc.formOnly {
+					continue
+				}
+				body := "form"
+				if asJSON {
+					body = "JSON"
+				}
+				t.Run(tc.name+" ("+body+" body)", func(t *testing.T) {
+					t.Parallel()
+					resp, out := s.protoPostToken(t, asJSON, tc.form, tc.basic...)
+					if resp.StatusCode != tc.status || out["error"] != tc.code {
+						t.Fatalf("status %d, %v; want %d %s", resp.StatusCode, out, tc.status, tc.code)
+					}
+					desc, _ := out["error_description"].(string)
+					protoWantDescription(t, desc, tc.form, tc.names...)
+					for _, n := range tc.never {
+						if strings.Contains(strings.ToLower(desc), n) {
+							t.Errorf("error_description %q speaks of %s, which the request did not involve", desc, n)
+						}
+					}
+				})
+			}
+		}
+	})
+}
