@@ -3,13 +3,18 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/go-jose/go-jose/v3"
+	"github.com/ory/fosite"
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
@@ -205,6 +210,123 @@ func TestTokenEndpointAnswersTheRFC6749ErrorCodeOfEachMistake(t *testing.T) {
 					}
 				})
 			}
+		}
+	})
+}
+
+// protoAssertion is a client assertion's claims as a map, so that a test
+// can give any member any JSON value: iss = sub = the client, a fresh
+// jti, issued now, expiring in a minute, for aud.
+func protoAssertion(t testing.TB, clientID string, aud any, now time.Time) map[string]any {
+	return map[string]any{"iss": clientID, "sub": clientID, "aud": aud, "jti": randomString(t),
+		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+}
+
+func TestClientAssertionPolicyRefusesAudienceListsAndLongLives(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
+		s := newServer(t, b, withRegistration("open"))
+		key := newClientKey(t, jose.ES256)
+		reg := s.registerAssertionClient(t, key, map[string]any{"jwks": keySet(key)})
+		tokenURL := s.URL + "/token"
+		tests := []struct {
+			name   string
+			change func(c map[string]any, now time.Time)
+			ok     bool
+		}{
+			{"the issuer as aud, living 5 minutes, is accepted", func(c map[string]any, now time.Time) {
+				c["aud"], c["exp"] = s.URL, now.Add(5*time.Minute).Unix()
+			}, true},
+			{"the token endpoint as aud, living 5 minutes and 30 seconds (clock skew), is accepted", func(c map[string]any, now time.Time) {
+				c["exp"] = now.Add(5*time.Minute + 30*time.Second).Unix()
+			}, true},
+			{"aud as a list of the token endpoint alone is invalid_client", func(c map[string]any, _ time.Time) {
+				c["aud"] = []string{tokenURL}
+			}, false},
+			{"aud as a list of the issuer alone is invalid_client", func(c map[string]any, _ time.Time) {
+				c["aud"] = []string{s.URL}
+			}, false},
+			{"aud as a list of another server's token endpoint and ours is invalid_client", func(c map[string]any, _ time.Time) {
+				c["aud"] = []string{"https://other.example/token", tokenURL}
+			}, false},
+			{"aud as a number is invalid_client", func(c map[string]any, _ time.Time) { c["aud"] = 1 }, false},
+			{"exp in the year 2100 is invalid_client", func(c map[string]any, _ time.Time) {
+				c["exp"] = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+			}, false},
+			{"exp ten minutes away is invalid_client", func(c map[string]any, now time.Time) {
+				c["exp"] = now.Add(10 * time.Minute).Unix()
+			}, false},
+			{"exp as a string is invalid_client", func(c map[string]any, now time.Time) {
+				c["exp"] = strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
+			}, false},
+			{"no exp is invalid_client", func(c map[string]any, _ time.Time) { delete(c, "exp") }, false},
+			{"no iat is invalid_client", func(c map[string]any, _ time.Time) { delete(c, "iat") }, false},
+		}
+		forms := []struct {
+			endpoint string
+			form     url.Values
+		}{
+			{"/token", clientCredentials()},
+			{"/introspect", url.Values{"token": {"at_live_x.y"}}},
+			{"/revoke", url.Values{"token": {"at_live_x.y"}}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				for _, f := range forms {
+					t.Run(strings.TrimPrefix(f.endpoint, "/"), func(t *testing.T) {
+						now := time.Now()
+						c := protoAssertion(t, reg.id, tokenURL, now)
+						tc.change(c, now)
+						resp, body := s.postForm(t, f.endpoint, withAssertion(f.form, key.sign(t, c)))
+						if !tc.ok {
+							wantInvalidClient(t, resp, body)
+							return
+						}
+						if resp.StatusCode != http.StatusOK {
+							t.Errorf("status %d, %v; want 200", resp.StatusCode, body)
+						}
+					})
+				}
+			})
+		}
+	})
+}
+
+func TestClientAssertionJTIIsKeptOnlyWhileTheAssertionLives(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
+		clock := storagetest.NewClock()
+		s := newServer(t, b, withRegistration("open"), withClock(clock))
+		key := newClientKey(t, jose.RS256)
+		reg := s.registerAssertionClient(t, key, map[string]any{"jwks": keySet(key)})
+		ctx := t.Context()
+		known := func(jti string) bool {
+			t.Helper()
+			err := s.Store.ClientAssertionJWTValid(ctx, jti)
+			if err != nil && !errors.Is(err, fosite.ErrJTIKnown) {
+				t.Fatalf("check jti: %v", err)
+			}
+			return err != nil
+		}
+
+		forever := protoAssertion(t, reg.id, s.URL+"/token", clock.Now())
+		forever["exp"] = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+		resp, body := s.postForm(t, "/token", withAssertion(clientCredentials(), key.sign(t, forever)))
+		wantInvalidClient(t, resp, body)
+		if known(forever["jti"].(string)) {
+			t.Error("the jti of an assertion living until 2100 was recorded")
+		}
+
+		brief := protoAssertion(t, reg.id, s.URL+"/token", clock.Now())
+		brief["exp"] = clock.Now().Add(5 * time.Minute).Unix()
+		s.mustToken(t, withAssertion(clientCredentials(), key.sign(t, brief)))
+		if !known(brief["jti"].(string)) {
+			t.Fatal("the jti of an accepted assertion was not recorded")
+		}
+		clock.Advance(5*time.Minute + time.Second)
+		if known(brief["jti"].(string)) {
+			t.Error("the jti is still kept after its assertion expired")
 		}
 	})
 }
