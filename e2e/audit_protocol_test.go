@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -329,4 +330,60 @@ func TestClientAssertionJTIIsKeptOnlyWhileTheAssertionLives(t *testing.T) {
 			t.Error("the jti is still kept after its assertion expired")
 		}
 	})
+}
+
+// protoRequestObject is a request object with the given header and
+// claims and no signature.
+func protoRequestObject(t testing.TB, header, claims map[string]any) string {
+	t.Helper()
+	h, _ := json.Marshal(header)
+	c, _ := json.Marshal(claims)
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc(h) + "." + enc(c) + "."
+}
+
+func TestAuthorizeErrorPageNeverShowsRequestText(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, storagetest.Backends()[0])
+	// Two redirect URIs, so that a request naming none cannot be answered
+	// at either (RFC 6749 §3.1.2.3).
+	app := newWebAppWith(t, s, provider.ClientSpec{Name: "Example App", Scopes: []string{"openid"},
+		RedirectURIs: []string{"http://" + freePort(t) + "/callback", "http://" + freePort(t) + "/other"}})
+	const lure = "Security alert: your Ajrly account is locked. Call +1-555-0100"
+	tests := []struct {
+		name  string
+		query url.Values
+	}{
+		// The audit's reproduction: the alg of a request object.
+		{"a request object's alg", url.Values{"client_id": {app.id},
+			"request": {protoRequestObject(t, map[string]any{"alg": lure}, map[string]any{"scope": "openid"})}}},
+		{"a request object's alg with a registered redirect_uri in it", url.Values{"client_id": {app.id},
+			"request": {protoRequestObject(t, map[string]any{"alg": lure}, map[string]any{"scope": "openid", "redirect_uri": app.redirect})}}},
+		{"an unregistered redirect_uri", url.Values{"client_id": {app.id}, "response_type": {"code"}, "scope": {"openid"},
+			"redirect_uri": {"https://evil.example/" + url.PathEscape(lure)}, "state": {lure}}},
+		{"a response_mode with a registered redirect_uri", url.Values{"client_id": {app.id}, "response_type": {"code"},
+			"redirect_uri": {app.redirect}, "scope": {"openid"}, "response_mode": {lure}}},
+		{"a response_mode with an unregistered redirect_uri", url.Values{"client_id": {app.id}, "response_type": {"code"},
+			"redirect_uri": {app.redirect + "/elsewhere"}, "scope": {"openid"}, "response_mode": {lure}}},
+		{"a scope with an unregistered redirect_uri", url.Values{"client_id": {app.id}, "response_type": {"code"},
+			"redirect_uri": {app.redirect + "/elsewhere"}, "scope": {"openid " + lure}}},
+		{"a client_id", url.Values{"client_id": {lure}, "response_type": {"code"}, "redirect_uri": {app.redirect}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" does not reach the page", func(t *testing.T) {
+			p := s.newAgent(t).get(s.URL + "/authorize?" + tc.query.Encode())
+			if p.status != http.StatusBadRequest || p.header.Get("Location") != "" || !strings.Contains(p.body, `id="error-message"`) {
+				t.Fatalf("status %d, Location %q; want the 400 error page:\n%.800s", p.status, p.header.Get("Location"), p.body)
+			}
+			for _, piece := range []string{"Security alert", "555-0100", "Call +1"} {
+				if strings.Contains(unescapeHTML(p.body), piece) {
+					t.Errorf("the error page shows the request's text %q:\n%s", piece, p.body)
+				}
+			}
+		})
+	}
+	// What the app sent is in the log, for whoever debugs it.
+	if !strings.Contains(s.logs.String(), "Security alert") {
+		t.Error("the refused requests' hints were not logged")
+	}
 }
