@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -386,4 +387,104 @@ func TestAuthorizeErrorPageNeverShowsRequestText(t *testing.T) {
 	if !strings.Contains(s.logs.String(), "Security alert") {
 		t.Error("the refused requests' hints were not logged")
 	}
+}
+
+func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
+		s := newServer(t, b, withRegistration("open"))
+		alice := s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
+		meta := appMetadata(t, "client_secret_basic")
+		meta["userinfo_signed_response_alg"] = "RS256"
+		bye := meta["post_logout_redirect_uris"].([]string)[0]
+		app := s.appFor(t, s.register(t, meta), oauth2.AuthStyleInHeader)
+		signedIn := func() (*agent, *oauth2.Token) {
+			a := s.newAgent(t)
+			az := app.newAuthorization(t)
+			return a, app.exchange(t, az, a.authorize(az.url, "alice@example.com", "correct horse battery", "allow"))
+		}
+		_, tok := signedIn()
+		idToken := tok.Extra("id_token").(string)
+
+		// The signed UserInfo answer: a JWT of ours to the client, about
+		// alice, typ JWT, with neither exp nor iat.
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("Content-Type") != "application/jwt" {
+			t.Fatalf("userinfo: %s %s", resp.Header.Get("Content-Type"), raw)
+		}
+		signedUserinfo := string(raw)
+
+		// An API-key JWT: typ at+jwt, about the key's owner.
+		owner := s.newKeyOwner(t, "keys@example.com")
+		_, key := s.newAPIKey(t, owner, "read", nil)
+		apiKeyJWT := s.mustToken(t, exchangeForm(key)).AccessToken
+
+		now := time.Now()
+		idClaims := func(change func(map[string]any)) map[string]any {
+			c := map[string]any{"iss": s.URL, "sub": alice.ID, "aud": []string{app.id},
+				"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix(), "auth_time": now.Add(-2 * time.Hour).Unix()}
+			if change != nil {
+				change(c)
+			}
+			return c
+		}
+		tests := []struct {
+			name string
+			hint string
+			ok   bool
+		}{
+			{"an ID token is accepted", idToken, true},
+			{"an expired ID token is accepted", signWithProviderKey(t, s, "JWT", idClaims(nil)), true},
+			{"an API-key JWT is refused", apiKeyJWT, false},
+			{"a signed UserInfo answer is refused", signedUserinfo, false},
+			{"an ID token without iat is refused", signWithProviderKey(t, s, "JWT", idClaims(func(c map[string]any) { delete(c, "iat") })), false},
+			{"an ID token without exp is refused", signWithProviderKey(t, s, "JWT", idClaims(func(c map[string]any) { delete(c, "exp") })), false},
+			{"an ID token typed at+jwt is refused", signWithProviderKey(t, s, "at+jwt", idClaims(nil)), false},
+			{"an ID token to no registered client is refused", signWithProviderKey(t, s, "JWT", idClaims(func(c map[string]any) {
+				c["aud"] = []string{"cl_unknown"}
+			})), false},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name+" at /authorize", func(t *testing.T) {
+				t.Parallel()
+				a, _ := signedIn()
+				authURL := app.newAuthorization(t).url + "&id_token_hint=" + url.QueryEscape(tc.hint)
+				if tc.ok {
+					// Through consent to the code: fosite reads the hint again.
+					if loc := a.authorize(authURL, "alice@example.com", "correct horse battery", "allow"); loc.Query().Get("code") == "" {
+						t.Fatalf("redirect %s, want a code", loc)
+					}
+					return
+				}
+				p := a.get(authURL)
+				loc, _ := url.Parse(p.header.Get("Location"))
+				if p.status != http.StatusSeeOther || loc == nil || loc.Query().Get("error") != "invalid_request" {
+					t.Fatalf("status %d at %s, Location %q; want invalid_request at the app", p.status, p.url, p.header.Get("Location"))
+				}
+			})
+			t.Run(tc.name+" at /logout", func(t *testing.T) {
+				t.Parallel()
+				a, _ := signedIn()
+				q := url.Values{"id_token_hint": {tc.hint}, "post_logout_redirect_uri": {bye}, "state": {"st"}}
+				p := a.get(s.URL + "/logout?" + q.Encode())
+				signedInNow := a.get(s.URL+"/").url.Path == "/"
+				if tc.ok {
+					if loc := p.header.Get("Location"); loc != bye+"?state=st" || signedInNow {
+						t.Fatalf("status %d, Location %q, signed in %v; want signed out and sent to %s", p.status, loc, signedInNow, bye)
+					}
+					return
+				}
+				if p.status != http.StatusBadRequest || p.header.Get("Location") != "" || !signedInNow {
+					t.Fatalf("status %d, Location %q, signed in %v; want the 400 page and no sign-out", p.status, p.header.Get("Location"), signedInNow)
+				}
+			})
+		}
+	})
 }

@@ -69,8 +69,11 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if hint := form.Get("id_token_hint"); hint != "" {
 		claims, err := a.provider.DecodeIDToken(ctx, hint)
-		if err != nil {
+		if errors.Is(err, provider.ErrNotIDToken) {
 			a.rt.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token this server issued."))
+			return
+		} else if err != nil {
+			a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 			return
 		}
 		if sub, _ := claims["sub"].(string); user != nil && sub != user.ID {
