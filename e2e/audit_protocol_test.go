@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -487,4 +488,55 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 			})
 		}
 	})
+}
+
+func TestTokenEndpointRefusesMultipartBodies(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, storagetest.Backends()[0])
+	worker, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("grant_type", "client_credentials")
+	_ = mw.WriteField("scope", "read")
+	part, _ := mw.CreateFormFile("upload", "big.bin")
+	_, _ = part.Write(bytes.Repeat([]byte{0}, 64<<10))
+	_ = mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/token", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.SetBasicAuth(worker.ID, secret)
+	resp, out := doJSON(t, req)
+	if resp.StatusCode != http.StatusBadRequest || out["error"] != "invalid_request" || out["access_token"] != nil {
+		t.Fatalf("status %d, %v; want 400 invalid_request", resp.StatusCode, out)
+	}
+	if desc, _ := out["error_description"].(string); !strings.Contains(desc, "multipart/form-data") {
+		t.Errorf("error_description %q does not say multipart bodies are refused", desc)
+	}
+	// The same request as a form works.
+	s.mustToken(t, url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}, worker.ID, secret)
+}
+
+func TestMethodNotAllowedAnswersAreNotSniffed(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, storagetest.Backends()[0])
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/token"},
+		{http.MethodPut, "/userinfo"},
+		{http.MethodDelete, "/authorize"},
+		{http.MethodGet, "/introspect"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, s.URL+tc.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed {
+				t.Fatalf("status %d, want 405", resp.StatusCode)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+			}
+		})
+	}
 }

@@ -143,8 +143,12 @@ func (o *OAuth) logOAuthError(ctx context.Context, msg string, err error) *fosit
 }
 
 // tokenBody reads a token request's body, a form (RFC 6749 §3.2) or a
-// JSON object (DESIGN.md), into r.PostForm.
+// JSON object (DESIGN.md), into r.PostForm. A multipart body is refused:
+// fosite would parse one too, with its parts (files included) buffered.
 func tokenBody(r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return fosite.ErrInvalidRequest.WithHint("The body must be a form (application/x-www-form-urlencoded) or a JSON object, not multipart/form-data.")
+	}
 	if err := jsonBodyToForm(r); err != nil {
 		return err
 	}
