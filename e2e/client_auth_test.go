@@ -73,7 +73,9 @@ func TestClientAssertionAudience(t *testing.T) {
 		}{
 			{"the token endpoint URL is accepted", jwt.Audience{tokenURL}, true},
 			{"the issuer is accepted", jwt.Audience{s.URL}, true},
-			{"a list holding the token endpoint URL is accepted", jwt.Audience{"https://other.example.com", tokenURL}, true},
+			// A list is refused even when it holds ours: the OpenID
+			// Foundation's January 2025 advisory on audience injection.
+			{"a list holding the token endpoint URL is invalid_client", jwt.Audience{"https://other.example.com", tokenURL}, false},
 			{"another server's token endpoint is invalid_client", jwt.Audience{"https://other.example.com/token"}, false},
 			{"another endpoint of this server is invalid_client", jwt.Audience{s.URL + "/introspect"}, false},
 			{"the issuer with another path is invalid_client", jwt.Audience{s.URL + "/tenant/token"}, false},

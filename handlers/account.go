@@ -85,8 +85,11 @@ func (a *Account) parseLogout(w http.ResponseWriter, r *http.Request) (*logoutRe
 	}
 	if hint := r.Form.Get("id_token_hint"); hint != "" {
 		claims, err := a.provider.DecodeIDToken(ctx, hint)
-		if err != nil {
+		if errors.Is(err, provider.ErrNotIDToken) {
 			return invalid("The app sent an ID token this server did not issue.")
+		} else if err != nil {
+			a.rt.serverErrorPage(w, r, "check id_token_hint", err)
+			return nil, false
 		}
 		req.hintSub, _ = claims["sub"].(string)
 		aud := audiences(claims["aud"])

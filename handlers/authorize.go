@@ -71,8 +71,11 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if hint := form.Get("id_token_hint"); hint != "" {
 		claims, err := a.provider.DecodeIDToken(ctx, hint)
-		if err != nil {
+		if errors.Is(err, provider.ErrNotIDToken) {
 			a.rt.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token this server issued."))
+			return
+		} else if err != nil {
+			a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 			return
 		}
 		if sub, _ := claims["sub"].(string); user != nil && sub != user.ID {
@@ -212,7 +215,7 @@ func (rt *router) authorizeError(w http.ResponseWriter, r *http.Request, ar fosi
 		if errors.Is(err, storage.ErrUnavailable) {
 			status = http.StatusServiceUnavailable
 		}
-		rt.pages.renderError(w, r, status, "This sign-in link is not valid", describeAuthorizeError(rfc, authorizeForm(r, ar).Get("redirect_uri") == ""), "")
+		rt.pages.renderError(w, r, status, "This sign-in link is not valid", describeAuthorizeError(rfc, authorizeForm(r, ar), ar), "")
 		return
 	}
 	params := url.Values{}
@@ -262,25 +265,49 @@ func authorizeForm(r *http.Request, ar fosite.AuthorizeRequester) url.Values {
 	return r.Form
 }
 
-// describeAuthorizeError is the sentence the error page shows; noRedirect
-// says the request named no redirect_uri.
-func describeAuthorizeError(rfc *fosite.RFC6749Error, noRedirect bool) string {
+// authorizePageSentences are what the error page says for each error
+// code. The page never shows fosite's description or hint: they carry
+// values from the request (a request object's alg, say), which would let
+// anyone put their words on our page; the hint goes to the log.
+var authorizePageSentences = map[string]string{
+	"invalid_request":           "The app's request is not valid, so we stopped here.",
+	"invalid_scope":             "The app asked for permissions that are not valid, so we stopped here.",
+	"unsupported_response_type": "The app asked for a kind of answer Ajrly does not give, so we stopped here.",
+	"unsupported_response_mode": "The app asked for a kind of answer Ajrly does not give, so we stopped here.",
+	"unauthorized_client":       "The app is not allowed to sign you in this way, so we stopped here.",
+	"access_denied":             "The sign-in was refused.",
+	"invalid_request_object":    "The app's signed request could not be verified, so we stopped here.",
+	"request_not_supported":     "The app's signed request could not be verified, so we stopped here.",
+	"invalid_request_uri":       "The app's request could not be loaded from the address it gave, so we stopped here.",
+	"request_uri_not_supported": "The app's request could not be loaded from the address it gave, so we stopped here.",
+}
+
+// describeAuthorizeError is the sentence the error page shows: fixed
+// sentences, chosen by the error code and by what the request named
+// (form, ar), never fosite's words.
+func describeAuthorizeError(rfc *fosite.RFC6749Error, form url.Values, ar fosite.AuthorizeRequester) string {
 	switch rfc.ErrorField {
 	case fosite.ErrInvalidClient.ErrorField:
 		return "The app that sent you here is not registered with Ajrly."
 	case fosite.ErrServerError.ErrorField, "temporarily_unavailable":
 		return "The server could not handle the request. Please try again in a moment."
+	case fosite.ErrInvalidRequestObject.ErrorField, fosite.ErrRequestNotSupported.ErrorField,
+		fosite.ErrInvalidRequestURI.ErrorField, fosite.ErrRequestURINotSupported.ErrorField:
+		return authorizePageSentences[rfc.ErrorField]
 	}
-	if !strings.Contains(rfc.HintField, "redirect_uri") && !strings.Contains(rfc.HintField, "redirect url") {
-		if d := rfc.GetDescription(); d != "" {
-			return "The app's request is not valid: " + d
-		}
-		return "The app's request is not valid."
-	}
-	if noRedirect {
+	raw := form.Get("redirect_uri")
+	if raw == "" {
 		return "The app did not say where to send you back (the redirect_uri is missing), so we stopped here."
 	}
-	return "The app asked to send you back to an address it has not registered, so we stopped here for your safety."
+	if ar != nil && ar.GetClient() != nil && ar.GetClient().GetID() != "" {
+		if u, err := fosite.MatchRedirectURIWithClientRedirectURIs(raw, ar.GetClient()); err != nil || !fosite.IsValidRedirectURI(u) {
+			return "The app asked to send you back to an address it has not registered, so we stopped here for your safety."
+		}
+	}
+	if sentence, ok := authorizePageSentences[rfc.ErrorField]; ok {
+		return sentence
+	}
+	return authorizePageSentences["invalid_request"]
 }
 
 func errString(err error) string {

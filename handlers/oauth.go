@@ -48,18 +48,17 @@ func (o *OAuth) Mount(r *mux.Router) {
 func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	oauth2 := o.provider.OAuth2()
-	if err := jsonBodyToForm(r); err != nil {
+	if err := tokenBody(r); err != nil {
+		o.writeTokenError(ctx, w, nil, provider.TokenError(nil, err))
+		return
+	}
+	if err := provider.CheckTokenRequest(r.PostForm); err != nil {
 		o.writeTokenError(ctx, w, nil, err)
 		return
 	}
 	ar, err := oauth2.NewAccessRequest(ctx, r, provider.NewSession())
 	if err != nil {
-		if r.PostForm.Get("grant_type") == provider.GrantTypeTokenExchange && errors.Is(err, fosite.ErrInvalidRequest) &&
-			r.PostForm.Get("subject_token_type") != provider.TokenTypeAPIKey {
-			// No handler took it; say why rather than fosite's generic text.
-			err = fosite.ErrInvalidRequest.WithHintf("subject_token_type must be %s (an sk_live_ API key).", provider.TokenTypeAPIKey)
-		}
-		o.writeTokenError(ctx, w, ar, err)
+		o.writeTokenError(ctx, w, ar, provider.TokenError(ar, err))
 		return
 	}
 	resp, err := oauth2.NewAccessResponse(ctx, ar)
@@ -70,7 +69,7 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
 	}
 	if err != nil {
-		o.writeTokenError(ctx, w, ar, err)
+		o.writeTokenError(ctx, w, ar, provider.TokenError(ar, err))
 		return
 	}
 	resp.SetTokenType("Bearer")
@@ -131,6 +130,26 @@ func (o *OAuth) logOAuthError(ctx context.Context, msg string, err error) *fosit
 		o.rt.log.DebugContext(ctx, msg, append(attrs, "debug", rfc.DebugField)...)
 	}
 	return rfc
+}
+
+// tokenBody reads a token request's body, a form (RFC 6749 §3.2) or a
+// JSON object (DESIGN.md), into r.PostForm. A multipart body is refused:
+// fosite would parse one too, with its parts (files included) buffered.
+func tokenBody(r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return fosite.ErrInvalidRequest.WithHint("The body must be a form (application/x-www-form-urlencoded) or a JSON object, not multipart/form-data.")
+	}
+	if err := jsonBodyToForm(r); err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return fosite.ErrInvalidRequest.WithHint("The request body is larger than 1 MiB.")
+		}
+		return fosite.ErrInvalidRequest.WithHint("The request body could not be parsed as a form.")
+	}
+	return nil
 }
 
 // jsonBodyToForm turns a JSON object body into the form body fosite reads.

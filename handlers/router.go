@@ -202,6 +202,9 @@ func (rt *router) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rt *router) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	// Not behind apiHeaders or pageHeaders (mux answers before either), so
+	// it sets its own: a JSON body is never sniffed as something else.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request", "This endpoint does not accept the HTTP method "+r.Method+".")
 }
 

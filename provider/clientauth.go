@@ -2,10 +2,14 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"time"
 
+	"github.com/go-jose/go-jose/v3/jwt"
 	"github.com/ory/fosite"
 
 	"github.com/ajrly/ajrly-auth/storage"
@@ -106,6 +110,9 @@ func (p *Provider) authenticateAssertion(ctx context.Context, r *http.Request, f
 	case form.Get("client_assertion") == "":
 		return nil, fosite.ErrInvalidRequest.WithHint("The client_assertion_type was sent without a client_assertion.")
 	}
+	if err := p.checkAssertionClaims(form.Get("client_assertion")); err != nil {
+		return nil, err
+	}
 	client, err := p.oauth2.DefaultClientAuthenticationStrategy(ctx, r, form)
 	if err == nil {
 		return client, nil
@@ -124,6 +131,58 @@ func (p *Provider) authenticateAssertion(ctx context.Context, r *http.Request, f
 	// Not wrapped: fosite's revocation answer would find the inner
 	// invalid_request first.
 	return nil, fosite.ErrInvalidClient.WithHint("The client assertion is not valid.").WithDebug(debug)
+}
+
+// Client assertion limits. An assertion is made for one request, so five
+// minutes is ample; its jti is kept until it expires, so an unbounded exp
+// would keep the row forever. The leeway allows for the client's clock.
+const (
+	maxAssertionLifetime = 5 * time.Minute
+	assertionLeeway      = jwt.DefaultLeeway
+)
+
+// assertionClaims are the claims of a client assertion our policy reads
+// before fosite verifies it.
+type assertionClaims struct {
+	Audience json.RawMessage  `json:"aud"`
+	Expiry   *jwt.NumericDate `json:"exp"`
+	IssuedAt *jwt.NumericDate `json:"iat"`
+}
+
+// checkAssertionClaims applies the policy fosite does not to a client
+// assertion's claims, read before its signature is checked (fosite checks
+// it, and the jti, afterwards; nothing here is trusted beyond refusing):
+//   - aud is a single string, the issuer or the token endpoint. An array is
+//     refused even when it holds ours: the OpenID Foundation's January 2025
+//     advisory on private_key_jwt audience injection, where an assertion
+//     made for another server that lists ours too is replayed here;
+//   - exp is present and at most five minutes away (RFC 7523 §3 lets the
+//     server bound it), so a jti need not be kept for long;
+//   - iat is present, so the assertion says when it was made.
+func (p *Provider) checkAssertionClaims(assertion string) error {
+	invalid := func(hint string) error { return fosite.ErrInvalidClient.WithHint(hint) }
+	tok, err := jwt.ParseSigned(assertion)
+	if err != nil {
+		return invalid("The client assertion is not a signed JWT.")
+	}
+	var c assertionClaims
+	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
+		return invalid("The client assertion's claims are not valid (aud must be a string, exp and iat numbers).")
+	}
+	var aud string
+	if err := json.Unmarshal(c.Audience, &aud); err != nil || !slices.Contains(p.config.tokenURLs, aud) {
+		return invalid("The client assertion's aud must be one string: this server's issuer or its token endpoint.")
+	}
+	now := p.Now()
+	switch {
+	case c.Expiry == nil:
+		return invalid("The client assertion has no exp.")
+	case c.Expiry.Time().After(now.Add(maxAssertionLifetime + assertionLeeway)):
+		return invalid("The client assertion's exp is more than 5 minutes away.")
+	case c.IssuedAt == nil:
+		return invalid("The client assertion has no iat.")
+	}
+	return nil
 }
 
 // AuthenticateClient authenticates the client of a request to one of the

@@ -269,18 +269,42 @@ func (p *Provider) APIKeyJWTTTL() time.Duration { return p.opts.APIKeyJWTTTL }
 // Now returns the provider's clock.
 func (p *Provider) Now() time.Time { return p.opts.Now() }
 
+// ErrNotIDToken is DecodeIDToken's answer for a token that is not an ID
+// token this issuer gave a registered client.
+var ErrNotIDToken = errors.New("not an ID token of this issuer")
+
 // DecodeIDToken verifies an ID token we issued (an id_token_hint, say),
-// accepting an expired one, and returns its claims.
+// accepting an expired one, and returns its claims. It must be an ID
+// token (see keySigner.Decode), of our issuer, to a registered client: its
+// first aud (OpenID Connect Core §2: the client_id is in it). Any other
+// error is the store's.
 func (p *Provider) DecodeIDToken(ctx context.Context, token string) (map[string]any, error) {
 	t, err := p.idSigner.Decode(ctx, token)
 	if t == nil || (err != nil && !isExpiredOnly(err)) {
 		if err == nil {
 			err = errors.New("invalid token")
 		}
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrNotIDToken, err)
 	}
 	if iss, _ := t.Claims["iss"].(string); iss != p.opts.Issuer {
-		return nil, fmt.Errorf("id token issued by %q, not by us", iss)
+		return nil, fmt.Errorf("%w: issued by %q", ErrNotIDToken, iss)
+	}
+	var client string
+	switch aud := t.Claims["aud"].(type) {
+	case string:
+		client = aud
+	case []any:
+		if len(aud) > 0 {
+			client, _ = aud[0].(string)
+		}
+	}
+	if client == "" {
+		return nil, fmt.Errorf("%w: no aud", ErrNotIDToken)
+	}
+	if _, err := p.store.Client(ctx, client); errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("%w: aud %q is not a client", ErrNotIDToken, client)
+	} else if err != nil {
+		return nil, fmt.Errorf("look up the id token's client: %w", err)
 	}
 	return t.Claims, nil
 }

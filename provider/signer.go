@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ory/fosite/token/jwt"
 )
@@ -26,10 +28,14 @@ func newKeySigner(keys *KeySet, alg string) *keySigner {
 	return s
 }
 
-// Decode parses and verifies a token signed by one of our published keys.
-// As fosite expects, an expired token is returned with a validation error.
+// Decode parses and verifies an ID token signed by one of our published
+// keys. As fosite expects, an expired token is returned with a validation
+// error. Decode is what reads an id_token_hint (ours and fosite's
+// checks), so only an ID token passes: our other JWTs, the RFC 9068
+// access tokens (typ at+jwt) and signed UserInfo answers (no exp or iat),
+// are refused, with an error fosite does not take for mere expiry.
 func (s *keySigner) Decode(_ context.Context, token string) (*jwt.Token, error) {
-	return jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
+	t, err := jwt.ParseWithClaims(token, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		key, ok := s.keys.PublicKey(kid)
 		if !ok {
@@ -40,6 +46,40 @@ func (s *keySigner) Decode(_ context.Context, token string) (*jwt.Token, error) 
 		}
 		return key.Key, nil
 	})
+	var ve *jwt.ValidationError
+	if err != nil && !(errors.As(err, &ve) && ve.Has(jwt.ValidationErrorExpired)) {
+		return t, err // not verified: nothing more to check
+	}
+	if shapeErr := idTokenShape(t); shapeErr != nil {
+		return nil, shapeErr
+	}
+	return t, err
+}
+
+// idTokenShape checks that a verified token of ours is an ID token: typ
+// absent or JWT (OpenID Connect Core §2 sets none; RFC 9068 §2.1 makes
+// access tokens at+jwt), and exp and iat present (§2 requires both;
+// signed UserInfo has neither).
+func idTokenShape(t *jwt.Token) error {
+	if typ, ok := t.Header["typ"]; ok {
+		if s, _ := typ.(string); !strings.EqualFold(s, "JWT") {
+			return fmt.Errorf("%w: typ %v", ErrNotIDToken, typ)
+		}
+	}
+	for _, c := range []string{"exp", "iat"} {
+		if !isNumber(t.Claims[c]) {
+			return fmt.Errorf("%w: no %s", ErrNotIDToken, c)
+		}
+	}
+	return nil
+}
+
+func isNumber(v any) bool {
+	switch v.(type) {
+	case float64, int64, json.Number:
+		return true
+	}
+	return false
 }
 
 // Validate verifies a token and returns its signature.

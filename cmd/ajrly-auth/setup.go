@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -102,7 +103,22 @@ func systemSecret(cfg config.Config, log *slog.Logger) ([]byte, error) {
 		return nil, errors.New("secret: required with a postgres dsn; set AJRLY_SECRET (at least 32 bytes, e.g. openssl rand -base64 48) or secret_file, the same on every instance")
 	}
 	secretPath := path + ".secret"
-	if b, err := os.ReadFile(secretPath); err == nil {
+	if f, err := os.Open(secretPath); err == nil {
+		// The secret unseals the signing keys: a file others can read
+		// gives them away. The mode is read from the open file, so it is
+		// the mode of what is read.
+		info, err := f.Stat()
+		var b []byte
+		if err == nil {
+			b, err = io.ReadAll(f)
+		}
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read secret file: %w", err)
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+			return nil, fmt.Errorf("secret file %s: mode %04o lets group or others read or change it; run chmod 600 %s", secretPath, perm, secretPath)
+		}
 		secret := strings.TrimSpace(string(b))
 		if len(secret) < config.MinSecretLen {
 			return nil, fmt.Errorf("secret file %s: shorter than %d bytes", secretPath, config.MinSecretLen)
