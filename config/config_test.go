@@ -788,8 +788,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 23 {
-		t.Errorf("%d flags, want 23 (--config and 22 settings)", count)
+	if count != 24 {
+		t.Errorf("%d flags, want 24 (--config and 23 settings)", count)
 	}
 
 	var help bytes.Buffer
