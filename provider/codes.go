@@ -49,5 +49,5 @@ func (h *codeHandler) PopulateTokenEndpointResponse(ctx context.Context, r fosit
 	if err == nil || !errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
 		return err
 	}
-	return h.revokeReused(ctx, r.GetID(), fosite.ErrInvalidGrant.WithHint("The authorization code has already been used."), err)
+	return h.revokeReused(ctx, r.GetID(), "", fosite.ErrInvalidGrant.WithHint("The authorization code has already been used."), err)
 }

@@ -14,9 +14,11 @@ import (
 // options say nothing: after it the person signs in again.
 const DefaultRefreshGrantMaxAge = 90 * 24 * time.Hour
 
-// grantRevoker revokes every token of a grant; the store's
+// grantRevoker revokes every token of a grant: the store's
 // RevokeRefreshToken takes the refresh tokens and then the access tokens.
 type grantRevoker interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	DeleteRefreshTokenSession(ctx context.Context, signature string) error
 	RevokeRefreshToken(ctx context.Context, requestID string) error
 }
 
@@ -72,17 +74,31 @@ func (g grantRules) setExpiries(ctx context.Context, r fosite.AccessRequester, g
 }
 
 // revokeReused revokes every token of grant requestID, whose code or
-// refresh token has just been used a second time, and returns refusal
+// refresh token (usedRefresh, the signature of the one presented, when it
+// is a refresh) has just been used a second time, and returns refusal
 // (invalid_grant) for the second use. Callers make sure the first use has
-// committed before they get here, or its tokens would be missed. A failed
-// revocation is tried once more (two revocations of one grant can deadlock
-// on PostgreSQL, which then aborts one of them) and then logged; the answer
-// is the refusal either way, since the client did nothing wrong that a
-// server error would tell it.
-func (g grantRules) revokeReused(ctx context.Context, requestID string, refusal *fosite.RFC6749Error, cause error) error {
-	err := g.grants.RevokeRefreshToken(ctx, requestID)
+// committed before they get here, or its tokens would be missed.
+//
+// It takes the presented refresh token first, in one transaction with the
+// rest, as fosite's own reuse handling does, so that two revocations of
+// one family lock its rows in the same order and do not deadlock. A failed
+// revocation is tried once more and then logged; the answer is the
+// refusal either way, since the client did nothing that a server error
+// would describe.
+func (g grantRules) revokeReused(ctx context.Context, requestID, usedRefresh string, refusal *fosite.RFC6749Error, cause error) error {
+	revoke := func() error {
+		return g.grants.InTx(ctx, func(ctx context.Context) error {
+			if usedRefresh != "" {
+				if err := g.grants.DeleteRefreshTokenSession(ctx, usedRefresh); err != nil {
+					return err
+				}
+			}
+			return g.grants.RevokeRefreshToken(ctx, requestID)
+		})
+	}
+	err := revoke()
 	if err != nil {
-		err = g.grants.RevokeRefreshToken(ctx, requestID)
+		err = revoke()
 	}
 	if err != nil {
 		g.log.ErrorContext(ctx, "revoke the tokens of a reused grant", "err", err, "grant", requestID)
@@ -149,7 +165,8 @@ func (h *refreshHandler) PopulateTokenEndpointResponse(ctx context.Context, r fo
 	// active waits for that transaction's row lock and re-checks the row
 	// after its commit; SQLite runs one transaction at a time), and ours has
 	// been rolled back, so the revocation sees what the winner issued.
-	return h.revokeReused(ctx, r.GetID(), fosite.ErrInvalidGrant.WithHint("The refresh token was already used."), err)
+	used := h.RefreshTokenStrategy.RefreshTokenSignature(ctx, r.GetRequestForm().Get("refresh_token"))
+	return h.revokeReused(ctx, r.GetID(), used, fosite.ErrInvalidGrant.WithHint("The refresh token was already used."), err)
 }
 
 // lostRotation reports whether fosite's rotation of a refresh token failed
