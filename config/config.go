@@ -42,6 +42,10 @@ type Config struct {
 	RefreshTokenTTL time.Duration
 	AuthCodeTTL     time.Duration
 	IDTokenTTL      time.Duration
+
+	// RefreshGrantMaxAge is how long after a person granted access a
+	// client can go on refreshing it; then the person signs in again.
+	RefreshGrantMaxAge time.Duration
 	// SessionTTL is how long a browser sign-in session lasts.
 	SessionTTL time.Duration
 	// SessionIdleTimeout signs a browser out after this long without a
@@ -99,6 +103,7 @@ func Default() Config {
 		DSN:                "sqlite://ajrly.db",
 		AccessTokenTTL:     time.Hour,
 		RefreshTokenTTL:    720 * time.Hour,
+		RefreshGrantMaxAge: 2160 * time.Hour,
 		AuthCodeTTL:        10 * time.Minute,
 		IDTokenTTL:         time.Hour,
 		SessionTTL:         168 * time.Hour,
@@ -208,6 +213,12 @@ func (c Config) Validate() error {
 		if r.d < r.min || r.d > r.max {
 			bad(r.key, "must be from %s to %s, got %s", formatDuration(r.min), formatDuration(r.max), formatDuration(r.d))
 		}
+	}
+
+	// A grant that ends before its first refresh token would is a refresh
+	// token lifetime in disguise.
+	if c.RefreshGrantMaxAge < c.RefreshTokenTTL || c.RefreshGrantMaxAge > 8760*time.Hour {
+		bad("refresh_grant_max_age", "must be from refresh_token_ttl (%s) to 8760h, got %s", formatDuration(c.RefreshTokenTTL), formatDuration(c.RefreshGrantMaxAge))
 	}
 
 	switch c.LogLevel {

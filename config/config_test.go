@@ -800,8 +800,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 25 {
-		t.Errorf("%d flags, want 25 (--config and 24 settings)", count)
+	if count != 26 {
+		t.Errorf("%d flags, want 26 (--config and 25 settings)", count)
 	}
 
 	var help bytes.Buffer

@@ -72,6 +72,11 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.RefreshTokenTTL },
 	},
 	{
+		key: "refresh_grant_max_age", env: "AJRLY_REFRESH_GRANT_MAX_AGE", flag: "refresh-grant-max-age",
+		usage: "how long a grant can be refreshed before the person signs in again, refresh_token_ttl to 8760h (`duration`)",
+		field: func(c *Config) any { return &c.RefreshGrantMaxAge },
+	},
+	{
 		key: "auth_code_ttl", env: "AJRLY_AUTH_CODE_TTL", flag: "auth-code-ttl",
 		usage: "authorization code lifetime, 10s to 10m (`duration`)",
 		field: func(c *Config) any { return &c.AuthCodeTTL },

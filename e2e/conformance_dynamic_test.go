@@ -1084,6 +1084,8 @@ func TestOIDCCServerRotateKeys(t *testing.T) {
 		meta := dynMetadata("oidcc-server-rotate-keys", key, dynRedirect(t))
 		meta["grant_types"] = []string{"authorization_code", "refresh_token"}
 		c := dynRegister(t, s, meta, key)
+		// Refresh tokens only come with offline_access.
+		c.config.Scopes = strings.Fields(dynOfflineScope)
 		tok, first := c.signInAndExchange(t) // c.verifier caches the JWKS of before the rotation
 		oldKid := first.header.Kid
 		if _, ok := original[oldKid]; !ok {

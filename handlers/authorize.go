@@ -451,5 +451,5 @@ func newSession(g grant, scopes fosite.Arguments, claims *provider.ClaimsRequest
 			Extra:                           extra,
 		},
 		Headers: &jwt.Headers{},
-	}, UserinfoClaims: claims.UserinfoClaims()}
+	}, UserinfoClaims: claims.UserinfoClaims(), GrantedAt: g.requestedAt.UTC()}
 }

@@ -20,27 +20,60 @@ type loginStore interface {
 	Flow(ctx context.Context, id string) (*storage.AuthFlow, error)
 	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
 	Client(ctx context.Context, id string) (*storage.Client, error)
-	BlockedUntil(ctx context.Context, keys ...string) (time.Time, error)
-	RecordFailure(ctx context.Context, key string, p storage.ThrottlePolicy) (time.Time, error)
+	ReserveAttempt(ctx context.Context, keys ...storage.ThrottleKey) (bool, time.Time, error)
 	ClearFailures(ctx context.Context, keys ...string) error
 }
 
-// Sign-in throttling (SECURITY.md). Failures count per account and per
-// client address; past a few free ones each failure doubles the wait. The
-// account's wait stops at a minute, so that nobody can lock a person out
-// for long by failing on purpose; an address that fails across many
-// accounts waits longer. Counters exist for unknown emails exactly as for
+// Sign-in throttling (SECURITY.md). An attempt is counted before the
+// password is checked (storage.ReserveAttempt), per account and per client
+// address; past a few free failures each one doubles the wait. The
+// account's own wait stops at a minute, so that nobody can lock a person
+// out for long by failing on purpose, and a browser that signed in to the
+// account before is counted apart from it (device.go). The long waits are
+// for the one account from one address, and for an address that fails
+// across many accounts. Counters exist for unknown emails exactly as for
 // real ones, so the answers do not tell whether an email has an account.
 var (
-	accountThrottle = storage.ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Minute, Window: 15 * time.Minute}
-	addressThrottle = storage.ThrottlePolicy{Free: 30, Base: time.Second, Max: 5 * time.Minute, Window: time.Hour}
+	accountThrottle        = storage.ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Minute, Window: 15 * time.Minute}
+	accountAddressThrottle = storage.ThrottlePolicy{Free: 5, Base: time.Second, Max: 15 * time.Minute, Window: time.Hour}
+	addressThrottle        = storage.ThrottlePolicy{Free: 30, Base: time.Second, Max: 5 * time.Minute, Window: time.Hour}
 )
 
 // throttleKeys returns the throttle keys of a sign-in: the account (by a
 // digest of the email, so the table holds no addresses) and the client
 // address.
 func throttleKeys(email, ip string) (account, address string) {
-	return "acct:" + storage.DigestHex(storage.NormalizeEmail(email)), "ip:" + ip
+	return accountThrottleKey(email), "ip:" + ip
+}
+
+// signInThrottles returns the counters an attempt to sign in to email is
+// charged to, and those of them a successful sign-in clears (the
+// account's; the address keeps its count). A browser known to the account
+// (knownDevice gives its key, or "") is counted on its own instead of on
+// the account and on (account, address).
+func signInThrottles(email, ip, device string) (charged []storage.ThrottleKey, cleared []string) {
+	account, address := throttleKeys(email, ip)
+	if device != "" {
+		return []storage.ThrottleKey{{Key: device, Policy: accountThrottle}, {Key: address, Policy: addressThrottle}},
+			[]string{device, account}
+	}
+	accountAddress := "acctip:" + storage.DigestHex(account+"|"+ip)
+	return []storage.ThrottleKey{
+		{Key: account, Policy: accountThrottle},
+		{Key: accountAddress, Policy: accountAddressThrottle},
+		{Key: address, Policy: addressThrottle},
+	}, []string{account, accountAddress}
+}
+
+// passwordsBusy answers a sign-in or sign-up that found every
+// password-hashing slot taken for longer than a short wait
+// (storage.ErrBusy): a readable page, 503 with Retry-After, rather than a
+// queue without bound.
+func (rt *router) passwordsBusy(w http.ResponseWriter, r *http.Request) {
+	rt.log.WarnContext(r.Context(), "password hashing saturated", "request_id", RequestID(r.Context()))
+	w.Header().Set("Retry-After", "5")
+	rt.pages.renderError(w, r, http.StatusServiceUnavailable, "Too many sign-ins right now",
+		"We are checking a lot of passwords at the moment. Wait a few seconds, then try again.", "")
 }
 
 // waitMessage says how long to wait, in words.
@@ -154,34 +187,34 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Enter your email and password.")
 		return
 	}
-	accountKey, addressKey := throttleKeys(page.Email, clientIP(ctx))
-	if until, err := l.store.BlockedUntil(ctx, accountKey, addressKey); err != nil {
-		l.rt.serverErrorPage(w, r, "read sign-in throttle", err)
+	charged, cleared := signInThrottles(page.Email, clientIP(ctx), l.rt.knownDevice(r, accountThrottleKey(page.Email)))
+	allowed, until, err := l.store.ReserveAttempt(ctx, charged...)
+	if err != nil {
+		l.rt.serverErrorPage(w, r, "reserve sign-in attempt", err)
 		return
-	} else if !until.IsZero() {
+	} else if !allowed {
 		fail(http.StatusTooManyRequests, waitMessage(until, l.rt.opts.Provider.Now()))
 		return
 	}
 	user, err := l.store.AuthenticateUser(ctx, page.Email, password)
 	if errors.Is(err, storage.ErrInvalidCredentials) {
+		// The attempt was counted when it was reserved.
 		l.rt.log.InfoContext(ctx, "sign-in failed", "request_id", RequestID(ctx), "client_ip", clientIP(ctx))
 		message := "Incorrect email or password."
-		for key, policy := range map[string]storage.ThrottlePolicy{accountKey: accountThrottle, addressKey: addressThrottle} {
-			until, err := l.store.RecordFailure(ctx, key, policy)
-			if err != nil {
-				l.rt.log.ErrorContext(ctx, "record failed sign-in", "err", err, "request_id", RequestID(ctx))
-			} else if !until.IsZero() {
-				message = "Incorrect email or password. " + waitMessage(until, l.rt.opts.Provider.Now())
-			}
+		if !until.IsZero() {
+			message += " " + waitMessage(until, l.rt.opts.Provider.Now())
 		}
 		fail(http.StatusUnauthorized, message)
+		return
+	} else if errors.Is(err, storage.ErrBusy) {
+		l.rt.passwordsBusy(w, r)
 		return
 	} else if err != nil {
 		l.rt.log.ErrorContext(ctx, "authenticate user", "err", err, "request_id", RequestID(ctx))
 		fail(statusOf(err), "We could not sign you in right now. Please try again in a moment.")
 		return
 	}
-	if err := l.store.ClearFailures(ctx, accountKey); err != nil {
+	if err := l.store.ClearFailures(ctx, cleared...); err != nil {
 		l.rt.log.ErrorContext(ctx, "clear sign-in throttle", "err", err, "request_id", RequestID(ctx))
 	}
 	l.rt.signedIn(w, r, l.store, user, page.Flow, page.ReturnTo)
@@ -202,6 +235,7 @@ func (rt *router) signedIn(w http.ResponseWriter, r *http.Request, flows flowSig
 		rt.serverErrorPage(w, r, "start session", err)
 		return
 	}
+	rt.rememberDevice(w, r, accountThrottleKey(user.Email))
 	rt.log.InfoContext(ctx, "signed in", "request_id", RequestID(ctx), "user_id", user.ID)
 	if flow == "" {
 		http.Redirect(w, r, rt.base+orDefault(returnTo, "/"), http.StatusSeeOther)

@@ -22,8 +22,6 @@ import (
 
 // oauthStore is what the token-side endpoints need from storage.
 type oauthStore interface {
-	RevokeAccessToken(ctx context.Context, requestID string) error
-	RevokeRefreshToken(ctx context.Context, requestID string) error
 	UserByID(ctx context.Context, id string) (*storage.User, error)
 }
 
@@ -61,13 +59,9 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		o.writeTokenError(ctx, w, ar, provider.TokenError(ar, err))
 		return
 	}
+	// A second use of a code or refresh token, raced or not, is refused
+	// and revokes the grant in the provider (codes.go, refresh.go).
 	resp, err := oauth2.NewAccessResponse(ctx, ar)
-	if errors.Is(err, storage.ErrCodeAlreadyUsed) {
-		// Lost a race with another redemption of the same code: that is a
-		// second use, so revoke what the first one got (RFC 6749 §4.1.2).
-		o.revokeGrant(ctx, ar.GetID())
-		err = fosite.ErrInvalidGrant.WithHint("The authorization code has already been used.")
-	}
 	if err != nil {
 		o.writeTokenError(ctx, w, ar, provider.TokenError(ar, err))
 		return
@@ -92,15 +86,6 @@ func expiresIn(ttl, left time.Duration) time.Duration {
 		return ttl
 	}
 	return left.Truncate(time.Second)
-}
-
-func (o *OAuth) revokeGrant(ctx context.Context, requestID string) {
-	if err := o.store.RevokeAccessToken(ctx, requestID); err != nil {
-		o.rt.log.ErrorContext(ctx, "revoke access tokens of a replayed code", "err", err, "request_id", RequestID(ctx))
-	}
-	if err := o.store.RevokeRefreshToken(ctx, requestID); err != nil {
-		o.rt.log.ErrorContext(ctx, "revoke refresh tokens of a replayed code", "err", err, "request_id", RequestID(ctx))
-	}
 }
 
 // writeTokenError writes an RFC 6749 §5.2 error; invalid_client also gets

@@ -148,6 +148,9 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		page.EmailTaken = true
 		answer(http.StatusConflict)
 		return
+	case errors.Is(err, storage.ErrBusy):
+		s.rt.passwordsBusy(w, r)
+		return
 	case errors.Is(err, storage.ErrOrgNameTaken):
 		page.Errors = map[string]string{"organization": "That organization name is taken. Choose another one."}
 		answer(http.StatusConflict)

@@ -35,6 +35,9 @@ type Options struct {
 	RefreshTokenTTL time.Duration
 	AuthCodeTTL     time.Duration
 	IDTokenTTL      time.Duration
+	// RefreshGrantMaxAge is how long after it was made a grant can be
+	// refreshed; 0 means DefaultRefreshGrantMaxAge.
+	RefreshGrantMaxAge time.Duration
 	// APIAudiences are the audiences JWT access tokens may be issued for;
 	// the first is the default (the API's base URL).
 	APIAudiences []string
@@ -90,6 +93,9 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 	if len(opts.APIAudiences) == 0 {
 		opts.APIAudiences = []string{DefaultAPIAudience}
 	}
+	if opts.RefreshGrantMaxAge <= 0 {
+		opts.RefreshGrantMaxAge = DefaultRefreshGrantMaxAge
+	}
 	if opts.APIKeyJWTTTL <= 0 || opts.APIKeyJWTTTL > time.Hour {
 		opts.APIKeyJWTTTL = DefaultAPIKeyJWTTTL
 	}
@@ -122,9 +128,9 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 			AudienceMatchingStrategy:       fosite.DefaultAudienceMatchingStrategy,
 			EnforcePKCEForPublicClients:    true,
 			EnablePKCEPlainChallengeMethod: false,
-			// Refresh tokens go to every client allowed the refresh_token
-			// grant, not only to requests for offline_access (DESIGN.md).
-			RefreshTokenScopes:  []string{},
+			// Refresh tokens only for grants that include offline_access,
+			// which the consent page names (OpenID Connect Core §11).
+			RefreshTokenScopes:  []string{"offline_access"},
 			ClientSecretsHasher: secretHasher{},
 		},
 		tokenURLs: []string{tokenURL, opts.Issuer},
@@ -152,28 +158,29 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 	}}
 	validator := openid.NewOpenIDConnectRequestValidator(p.idSigner, cfg)
 
-	codeHandler := &oauth2.AuthorizeExplicitGrantHandler{
+	rules := grantRules{grants: store, lifespans: cfg, now: opts.Now, maxAge: opts.RefreshGrantMaxAge, log: opts.Logger}
+	codes := &codeHandler{AuthorizeExplicitGrantHandler: &oauth2.AuthorizeExplicitGrantHandler{
 		AccessTokenStrategy:    strategy,
 		RefreshTokenStrategy:   strategy,
 		AuthorizeCodeStrategy:  strategy,
 		CoreStorage:            store,
 		TokenRevocationStorage: store,
 		Config:                 cfg,
-	}
+	}, grantRules: rules}
 	// The order matters: the code handler issues the access token before the
 	// OpenID Connect handler computes at_hash from it.
 	handlers := []any{
-		codeHandler,
+		codes,
 		&clientCredentialsHandler{&oauth2.ClientCredentialsGrantHandler{
 			HandleHelper: &oauth2.HandleHelper{AccessTokenStrategy: strategy, AccessTokenStorage: store, Config: cfg},
 			Config:       cfg,
 		}},
-		&oauth2.RefreshTokenGrantHandler{
+		&refreshHandler{RefreshTokenGrantHandler: &oauth2.RefreshTokenGrantHandler{
 			AccessTokenStrategy:    strategy,
 			RefreshTokenStrategy:   strategy,
 			TokenRevocationStorage: store,
 			Config:                 cfg,
-		},
+		}, grantRules: rules, recheck: p.recheckGrant},
 		&openid.OpenIDConnectExplicitHandler{
 			OpenIDConnectRequestStorage:   store,
 			OpenIDConnectRequestValidator: validator,

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"time"
+
 	"github.com/mohae/deepcopy"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
@@ -17,6 +19,25 @@ type Session struct {
 	// UserinfoClaims are the claims the authorization's claims parameter
 	// asked UserInfo for (OpenID Connect Core §5.5), beyond the scopes'.
 	UserinfoClaims []string `json:"userinfo_claims,omitempty"`
+	// GrantedAt is when the person made the grant (the authorization
+	// began). Refreshes keep it, so that the grant can end a fixed time
+	// after it (refresh_grant_max_age) however often it is refreshed.
+	GrantedAt time.Time `json:"granted_at,omitzero"`
+}
+
+// grantStart is when the grant began: GrantedAt, or for sessions stored
+// before it existed the time of the authorization request or of the
+// sign-in the ID token records. Zero when none is known.
+func (s *Session) grantStart() time.Time {
+	switch {
+	case !s.GrantedAt.IsZero():
+		return s.GrantedAt
+	case s.Claims == nil:
+		return time.Time{}
+	case !s.Claims.RequestedAt.IsZero():
+		return s.Claims.RequestedAt
+	}
+	return s.Claims.AuthTime
 }
 
 // NewSession returns an empty session.

@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -74,6 +77,100 @@ func (s *Store) RecordFailure(ctx context.Context, key string, p ThrottlePolicy)
 		return time.Time{}, fmt.Errorf("record failed sign-in: %w", s.translate(err, ErrNotFound))
 	}
 	return until, nil
+}
+
+// ThrottleKey is one counter a sign-in attempt is charged to, and the
+// policy that counter follows.
+type ThrottleKey struct {
+	Key    string
+	Policy ThrottlePolicy
+}
+
+// ReserveAttempt charges a sign-in attempt to every key before the password
+// is checked, and says whether the check may run. Reading the counters
+// first and counting a failure after the (slow) hash let every guess in
+// flight through (audit finding 5); here one transaction counts the
+// attempt and decides, so concurrent guesses are told apart:
+//
+//   - when any key is blocked it charges nothing and returns false and the
+//     latest time until which a key is blocked;
+//   - otherwise it counts the attempt on every key, blocks each key whose
+//     policy says so from now on, and returns true and the latest such
+//     time (zero when none): the wait to show if the password is wrong.
+//
+// Each counter's row is locked (SELECT … FOR UPDATE on PostgreSQL, in key
+// order so that two attempts never wait on each other crosswise); SQLite's
+// one connection and BEGIN IMMEDIATE serialise the transactions anyway. A
+// successful sign-in gives the attempt back with ClearFailures.
+func (s *Store) ReserveAttempt(ctx context.Context, keys ...ThrottleKey) (bool, time.Time, error) {
+	keys = slices.Clone(keys)
+	slices.SortFunc(keys, func(a, b ThrottleKey) int { return strings.Compare(a.Key, b.Key) })
+	keys = slices.CompactFunc(keys, func(a, b ThrottleKey) bool { return a.Key == b.Key })
+	now := utc(s.now())
+	lock := ""
+	if s.dialect == "postgres" {
+		lock = " FOR UPDATE"
+	}
+	type counter struct {
+		failures    int
+		windowStart time.Time
+		blocked     sql.NullTime
+	}
+	var (
+		allowed bool
+		until   time.Time
+	)
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		db := s.pool(ctx)
+		counters := make([]counter, len(keys))
+		allowed, until = true, time.Time{}
+		for i, k := range keys {
+			if _, err := db.ExecContext(ctx, s.q(`INSERT INTO login_throttles (throttle_key, failures, window_start, blocked_until, expires_at)
+				VALUES (?, 0, ?, NULL, ?) ON CONFLICT (throttle_key) DO NOTHING`), k.Key, now, now.Add(k.Policy.Window+k.Policy.Max)); err != nil {
+				return err
+			}
+			c := &counters[i]
+			if err := db.QueryRowContext(ctx, s.q("SELECT failures, window_start, blocked_until FROM login_throttles WHERE throttle_key = ?"+lock), k.Key).
+				Scan(&c.failures, &c.windowStart, &c.blocked); err != nil {
+				return err
+			}
+			if c.blocked.Valid && c.blocked.Time.After(now) {
+				allowed = false
+				until = later(until, c.blocked.Time.UTC())
+			}
+		}
+		if !allowed {
+			return nil
+		}
+		for i, k := range keys {
+			c := counters[i]
+			if !c.windowStart.After(now.Add(-k.Policy.Window)) {
+				c.failures, c.windowStart = 0, now
+			}
+			c.failures++
+			var blocked *time.Time
+			if d := k.Policy.Delay(c.failures); d > 0 {
+				b := now.Add(d)
+				blocked, until = &b, later(until, b)
+			}
+			if _, err := db.ExecContext(ctx, s.q("UPDATE login_throttles SET failures = ?, window_start = ?, blocked_until = ?, expires_at = ? WHERE throttle_key = ?"),
+				c.failures, utc(c.windowStart), blocked, now.Add(k.Policy.Window+k.Policy.Max), k.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("reserve sign-in attempt: %w", s.translate(err, ErrNotFound))
+	}
+	return allowed, until, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // ClearFailures forgets the failures of keys after a successful sign-in.

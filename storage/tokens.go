@@ -309,14 +309,59 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 	return s.DeleteAccessTokenSession(ctx, accessSignature)
 }
 
-// RevokeRefreshToken removes every refresh token of a grant (RFC 7009 §2.1).
+// revokeRounds bounds RevokeRefreshToken's repeated deletes. Each round
+// can only find tokens that refreshes running during the previous one
+// issued, so two or three rounds suffice.
+const revokeRounds = 8
+
+// RevokeRefreshToken removes every refresh token of a grant, and then its
+// access tokens (RFC 7009 §2.1: revoking a refresh token should revoke the
+// access tokens of the same grant; revoking a family after reuse, RFC 9700
+// §4.14.2, needs both).
+//
+// A refresh running at the same moment can outlive a single DELETE on
+// PostgreSQL: in READ COMMITTED the DELETE waits for the rotating
+// transaction's lock on the old token's row and then deletes that row, but
+// the new token that transaction inserted is not in the DELETE's snapshot
+// and survives. So the refresh tokens are deleted until a statement finds
+// none. That statement proves no rotation is under way: a rotation locks a
+// committed, active token of the grant, which that statement would have
+// found and waited for. Only then are the access tokens deleted, when no
+// refresh can add one any more. SQLite runs one transaction at a time, so
+// one DELETE sees everything there.
+//
+// It runs in a transaction (the caller's, if any), as every other use of
+// these statements does: on SQLite, with one connection and prepared
+// statements, preparing a statement outside a transaction while a
+// transaction on the connection waits for that same statement deadlocks.
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
-	return s.deleteToken(ctx, tableRefresh, "request_id", requestID)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for round := 0; ; round++ {
+			if round == revokeRounds {
+				return fmt.Errorf("revoke refresh tokens of grant %s: still finding new ones after %d rounds", requestID, revokeRounds)
+			}
+			res, err := s.pool(ctx).ExecContext(ctx, s.q("DELETE FROM "+tableRefresh+" WHERE request_id = ?"), requestID)
+			if err != nil {
+				return fmt.Errorf("delete from %s: %w", tableRefresh, s.translate(err, fosite.ErrNotFound))
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("delete from %s: %w", tableRefresh, err)
+			}
+			if n == 0 || s.dialect == "sqlite" {
+				break
+			}
+		}
+		return s.RevokeAccessToken(ctx, requestID)
+	})
 }
 
-// RevokeAccessToken removes every access token of a grant (RFC 7009 §2.1).
+// RevokeAccessToken removes every access token of a grant (RFC 7009 §2.1),
+// in a transaction for the reason RevokeRefreshToken gives.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	return s.deleteToken(ctx, tableAccess, "request_id", requestID)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		return s.deleteToken(ctx, tableAccess, "request_id", requestID)
+	})
 }
 
 // CreatePKCERequestSession stores the code challenge of a code.

@@ -67,6 +67,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		KeyRotation:     cfg.SigningKeyRotation,
 		Usage:           usage,
 		Logger:          log,
+
+		RefreshGrantMaxAge: cfg.RefreshGrantMaxAge,
 	})
 	if err != nil {
 		return err
