@@ -6,7 +6,7 @@ BIN     := bin/ajrly-auth
 PKGS    := ./...
 CHROMIUM_CANDIDATES := chromium chromium-browser google-chrome
 
-.PHONY: all build run test vet fmt-check bench clean
+.PHONY: all build run test vet fmt-check bench fuzz clean
 
 all: build
 
@@ -34,6 +34,23 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## fuzz: run each fuzz target in turn for FUZZTIME (default 30s); `make test` runs only their seed corpora
+## (testdata/fuzz). A failing input is written under the package's testdata/fuzz: commit it with the fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./handlers:FuzzTokenJSONBody \
+	./provider:FuzzRedirectURIRules \
+	./provider:FuzzRegistrationMetadata \
+	./provider:FuzzRequestObject \
+	./provider:FuzzAPIKeyFormat \
+	./provider:FuzzDialAddress
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz: $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 ## bench: the token and introspection benchmarks over real HTTP (set AJRLY_TEST_POSTGRES_DSN for PostgreSQL)
 bench:

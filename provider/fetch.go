@@ -33,18 +33,18 @@ const (
 
 // remoteFetcher fetches documents clients host. It refuses what would let
 // a client aim the server at its own network (SSRF): only https, or http
-// to a loopback host when allowLoopback is set (development); never a
-// private, link-local (cloud metadata) or unspecified address, checked on
-// the address actually dialled so DNS cannot route around it.
+// to a loopback host when allowLoopback is set (development); only global
+// unicast addresses outside the IANA special-purpose registries
+// (checkDialAddress), checked on the address actually dialled.
 type remoteFetcher struct {
 	client        *http.Client
 	allowLoopback bool
 }
 
-var errForbiddenAddress = errors.New("the address is not a public one")
-
 func newRemoteFetcher(allowLoopback bool) *remoteFetcher {
 	f := &remoteFetcher{allowLoopback: allowLoopback}
+	// The address is checked in Control, after DNS and before connect(2),
+	// so neither DNS nor a redirect can route around it.
 	dialer := &net.Dialer{Timeout: fetchTimeout, Control: func(_, address string, _ syscall.RawConn) error {
 		host, _, err := net.SplitHostPort(address)
 		if err != nil {
@@ -54,17 +54,7 @@ func newRemoteFetcher(allowLoopback bool) *remoteFetcher {
 		if err != nil {
 			return err
 		}
-		ip = ip.Unmap()
-		switch {
-		case ip.IsLoopback():
-			if !f.allowLoopback {
-				return errForbiddenAddress
-			}
-		case ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(), ip.IsUnspecified(), ip.IsMulticast(),
-			ip.IsInterfaceLocalMulticast():
-			return errForbiddenAddress
-		}
-		return nil
+		return checkDialAddress(ip, f.allowLoopback)
 	}}
 	f.client = &http.Client{
 		Timeout: fetchTimeout,
