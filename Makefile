@@ -44,7 +44,8 @@ FUZZ_TARGETS := \
 	./provider:FuzzRegistrationMetadata \
 	./provider:FuzzRequestObject \
 	./provider:FuzzAPIKeyFormat \
-	./provider:FuzzDialAddress
+	./provider:FuzzDialAddress \
+	./provider/tenancy:FuzzScopeParsing
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
