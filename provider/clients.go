@@ -170,13 +170,19 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// dedupe returns the non-empty trimmed values of in, each once, in the
+// order they first appear. It keeps a set of what it has seen: a linear
+// search per value made it quadratic (audit finding 7).
 func dedupe(in []string) []string {
 	out := make([]string, 0, len(in))
+	seen := make(map[string]struct{}, len(in))
 	for _, v := range in {
 		v = strings.TrimSpace(v)
-		if v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
+		if _, dup := seen[v]; v == "" || dup {
+			continue
 		}
+		seen[v] = struct{}{}
+		out = append(out, v)
 	}
 	return out
 }

@@ -170,7 +170,7 @@ func (p *Provider) clientKey(ctx context.Context, c *storage.Client, kid, alg st
 			return nil
 		}
 		for _, k := range set.Keys {
-			if (kid == "" || k.KeyID == kid) && (k.Use == "" || k.Use == "sig") && keyFitsAlg(k.Key, alg) {
+			if (kid == "" || k.KeyID == kid) && (k.Use == "" || k.Use == "sig") && keyFitsAlg(k.Key, alg) && StrongKey(k.Key) {
 				return k.Key
 			}
 		}
