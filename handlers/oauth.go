@@ -52,6 +52,10 @@ func (o *OAuth) token(w http.ResponseWriter, r *http.Request) {
 		o.writeTokenError(ctx, w, nil, err)
 		return
 	}
+	if err := provider.CheckTokenRequest(r); err != nil { // bounded work before fosite's
+		o.writeTokenError(ctx, w, nil, err)
+		return
+	}
 	ar, err := oauth2.NewAccessRequest(ctx, r, provider.NewSession())
 	if err != nil {
 		if r.PostForm.Get("grant_type") == provider.GrantTypeTokenExchange && errors.Is(err, fosite.ErrInvalidRequest) &&
