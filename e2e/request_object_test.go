@@ -103,6 +103,9 @@ func TestRequestObjectRefusals(t *testing.T) {
 		{"expired", query(signedOnly.id, url.Values{"request": {key.sign(t, object(signedOnly.id, func(c map[string]any) {
 			c["exp"] = time.Now().Add(-time.Minute).Unix()
 		}))}}), "invalid_request_object"},
+		{"with an exp that is not a number", query(signedOnly.id, url.Values{"request": {key.sign(t, object(signedOnly.id, func(c map[string]any) {
+			c["exp"] = "soon"
+		}))}}), "invalid_request_object"},
 		{"for another server", query(signedOnly.id, url.Values{"request": {key.sign(t, object(signedOnly.id, func(c map[string]any) {
 			c["aud"] = "https://other.example.com"
 		}))}}), "invalid_request_object"},

@@ -1,23 +1,40 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
 )
 
 // maxBodyBytes caps every request body (SECURITY.md: 1 MiB).
 const maxBodyBytes = 1 << 20
+
+// maxAuthorizeBodyBytes caps the body of the authorization endpoint: its
+// parameters are capped at 8 KiB together (provider.AuthorizeParameters),
+// so a body much larger than that is never a real request.
+const maxAuthorizeBodyBytes = 64 << 10
 
 type ctxKey int
 
@@ -154,7 +171,11 @@ func (rt *router) wrap(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+			limit := int64(maxBodyBytes)
+			if r.URL.Path == rt.base+"/authorize" {
+				limit = maxAuthorizeBodyBytes
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -182,6 +203,10 @@ func (rt *router) wrap(next http.Handler) http.Handler {
 			)
 			rt.metrics.observe(r, rec.status, time.Since(start))
 		}()
+		if !readableText(r) {
+			rt.refuseUnreadableText(rec, r)
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
 }
@@ -219,4 +244,252 @@ func apiHeaders(cors bool, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// readableText reports whether every field of the request is valid UTF-8
+// without NUL: the path, the query, the Authorization header (and the
+// client id and secret inside HTTP Basic credentials, which RFC 6749
+// §2.3.1 form-encodes), and a form, multipart or JSON body. PostgreSQL
+// refuses anything else in a text parameter (SQLSTATE 22021), so such a
+// value would otherwise surface as a 500 deep in some handler; SQLite
+// would store it. A body is read here and put back for the handler as it
+// was, its read error (a body over the cap) included.
+func readableText(r *http.Request) bool {
+	if !validText(r.URL.Path) || !validEncoded(r.URL.RawQuery) {
+		return false
+	}
+	for _, v := range r.Header.Values("Authorization") {
+		if !validText(v) || !validBasic(v) {
+			return false
+		}
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" && mt != "multipart/form-data" && mt != "application/json" {
+		return true
+	}
+	body, err := io.ReadAll(r.Body)
+	rest := io.Reader(http.NoBody)
+	if err != nil {
+		rest = errReader{err}
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), rest), r.Body}
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		return validEncoded(string(body))
+	case "multipart/form-data":
+		return validMultipart(body, params["boundary"])
+	}
+	return validJSON(body)
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// validText reports whether s is valid UTF-8 without NUL.
+func validText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// validEncoded reports whether the names and values of a URL-encoded
+// form or query are valid text once decoded. Pieces that do not decode
+// are left to the handler, which refuses them as it always did.
+func validEncoded(raw string) bool {
+	if !strings.Contains(raw, "%") {
+		return validText(raw) // '+' decodes to a space
+	}
+	values, _ := url.ParseQuery(raw)
+	for k, vs := range values {
+		if !validText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !validText(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validBasic checks the client id and secret of HTTP Basic credentials,
+// as sent and once form-decoded.
+func validBasic(header string) bool {
+	scheme, credentials, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return true
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(credentials))
+	if err != nil {
+		return true // not Basic credentials at all; the handler refuses them
+	}
+	if !validText(string(raw)) {
+		return false
+	}
+	id, secret, _ := strings.Cut(string(raw), ":")
+	for _, part := range []string{id, secret} {
+		if decoded, err := url.QueryUnescape(part); err == nil && !validText(decoded) {
+			return false
+		}
+	}
+	return true
+}
+
+// validMultipart checks the names and values of a multipart form's
+// fields (file parts are not text).
+func validMultipart(body []byte, boundary string) bool {
+	if boundary == "" {
+		return true
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			return true // the end, or a malformed body the handler refuses
+		}
+		if part.FileName() != "" {
+			continue
+		}
+		value, err := io.ReadAll(part)
+		if err != nil {
+			return true
+		}
+		if !validText(part.FormName()) || !validText(string(value)) {
+			return false
+		}
+	}
+}
+
+// validJSON checks the strings of a JSON body for NUL. encoding/json
+// turns invalid UTF-8 into U+FFFD itself, but decodes \u0000, which is
+// the only way a NUL can be in JSON: only a body holding that escape is
+// decoded here.
+func validJSON(body []byte) bool {
+	if !bytes.Contains(body, []byte(`\u0000`)) {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return true // the end, or JSON the handler refuses
+		}
+		if s, ok := tok.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return false
+		}
+	}
+}
+
+// apiPaths are the endpoints that answer JSON; every other path is a
+// browser page.
+var apiPaths = []string{"/token", "/introspect", "/revoke", "/userinfo", "/register", "/.well-known/", "/health/"}
+
+func (rt *router) isAPIPath(path string) bool {
+	path = strings.TrimPrefix(path, rt.base)
+	for _, p := range apiPaths {
+		if path == p || strings.HasPrefix(path, strings.TrimSuffix(p, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseUnreadableText answers a request readableText refused: an RFC
+// 6749 §5.2 invalid_request for the API, the error page for a browser.
+// It never repeats the text.
+func (rt *router) refuseUnreadableText(w http.ResponseWriter, r *http.Request) {
+	rt.log.InfoContext(r.Context(), "request refused: text that is not valid UTF-8", "request_id", RequestID(r.Context()))
+	if rt.isAPIPath(r.URL.Path) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "The request holds text that is not valid UTF-8 (or holds a NUL character).")
+		return
+	}
+	rt.pageHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt.pages.renderError(w, r, http.StatusBadRequest, "This request cannot be read",
+			"It holds text that is not valid UTF-8. Go back and try again.", "")
+	})).ServeHTTP(w, r)
+}
+
+// budget is how much of something one client address may do: burst at
+// once, then one more every every.
+type budget struct {
+	burst int
+	every time.Duration
+}
+
+// maxTrackedAddresses bounds the memory of an addressLimiter.
+const maxTrackedAddresses = 10000
+
+// addressLimiter keeps a token bucket (golang.org/x/time/rate) per client
+// address, driven by the caller's clock so that tests move time instead
+// of sleeping. The zero value is ready to use.
+type addressLimiter struct {
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+}
+
+// reserve takes one unit of addr's budget at now. When the budget is
+// spent it returns no reservation and how long until the next unit. A
+// caller that ends up not doing the work cancels the reservation
+// (Reservation.CancelAt) to give the unit back.
+func (l *addressLimiter) reserve(addr string, now time.Time, b budget) (*rate.Reservation, time.Duration) {
+	key := addressKey(addr)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim := l.buckets[key]
+	if lim == nil {
+		if l.buckets == nil {
+			l.buckets = map[string]*rate.Limiter{}
+		}
+		if len(l.buckets) >= maxTrackedAddresses {
+			l.forgetIdle(now)
+		}
+		lim = rate.NewLimiter(rate.Every(b.every), b.burst)
+		l.buckets[key] = lim
+	}
+	r := lim.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return nil, wait
+	}
+	return r, 0
+}
+
+// forgetIdle drops the buckets that are full again, which hold nothing a
+// new bucket would not; if that is not enough, it starts over rather than
+// grow without bound (an attacker with that many addresses gets a fresh
+// budget, never the server's memory).
+func (l *addressLimiter) forgetIdle(now time.Time) {
+	for k, lim := range l.buckets {
+		if lim.TokensAt(now) >= float64(lim.Burst()) {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= maxTrackedAddresses {
+		l.buckets = map[string]*rate.Limiter{}
+	}
+}
+
+// addressKey is what a budget is kept per: the address, or for IPv6 its
+// /64, since one host is given a whole /64 (RFC 4291 §2.5.4) and could
+// otherwise take a fresh budget from each of its addresses.
+func addressKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return addr
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
+}
+
+// retryAfter is the Retry-After value for a wait (RFC 9110 §10.2.3):
+// whole seconds, rounded up, at least one.
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
 }

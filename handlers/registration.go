@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
@@ -30,6 +32,22 @@ type registrationStore interface {
 	InitialAccessTokenByDigest(ctx context.Context, digest string) (*storage.InitialAccessToken, error)
 }
 
+// How many clients one address may register (audit finding 16): in open
+// mode a burst of OpenRegistrationBurst, then one every three minutes (20
+// an hour); with an initial access token, which an organization handed
+// out, TokenRegistrationBurst, then 100 an hour. Only registrations that
+// are stored count: a refused one costs bounded work (the metadata caps)
+// and nothing kept.
+const (
+	OpenRegistrationBurst  = 20
+	TokenRegistrationBurst = 100
+)
+
+var (
+	openRegistrationBudget  = budget{burst: OpenRegistrationBurst, every: 3 * time.Minute}
+	tokenRegistrationBudget = budget{burst: TokenRegistrationBurst, every: 36 * time.Second}
+)
+
 // Registration is dynamic client registration: RFC 7591 at /register and
 // RFC 7592's read, update and delete at /register/{client_id}, guarded by
 // the registration access token issued with the client.
@@ -38,6 +56,8 @@ type Registration struct {
 	provider *provider.Provider
 	store    registrationStore
 	mode     string
+	// limit is each address's registration budget.
+	limit addressLimiter
 }
 
 // Mount registers the endpoints unless registration is off.
@@ -83,6 +103,25 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 		}
 		orgID = iat.OrgID
 	}
+	b := openRegistrationBudget
+	if g.mode == RegistrationToken {
+		b = tokenRegistrationBudget
+	}
+	now := g.provider.Now()
+	reservation, wait := g.limit.reserve(clientIP(ctx), now, b)
+	if reservation == nil {
+		g.rt.log.InfoContext(ctx, "registration refused: rate limit", "request_id", RequestID(ctx))
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeJSONError(w, http.StatusTooManyRequests, "temporarily_unavailable",
+			"Too many clients were registered from this address; retry after "+retryAfter(wait)+" seconds.")
+		return
+	}
+	stored := false
+	defer func() {
+		if !stored {
+			reservation.CancelAt(now) // a refused registration costs no budget
+		}
+	}()
 	reg, ok := g.readRegistration(w, r)
 	if !ok {
 		return
@@ -103,17 +142,34 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, statusOf(err), "server_error", "The client could not be registered.")
 		return
 	}
+	stored = true
 	g.rt.log.InfoContext(ctx, "client registered", "request_id", RequestID(ctx), "client_id", c.ID, "org_id", orgID)
 	uri := g.rt.url("/register/" + c.ID)
 	w.Header().Set("Location", uri)
 	writeJSON(w, http.StatusCreated, provider.RegistrationResponse(c, secret, regToken, uri))
 }
 
+// readRegistrationBody reads a registration body of at most
+// provider.MaxRegistrationBytes, and no more than one byte beyond it.
+func readRegistrationBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, provider.MaxRegistrationBytes+1))
+	if err == nil && len(body) > provider.MaxRegistrationBytes {
+		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata,
+			fmt.Sprintf("The client metadata is larger than %d KiB.", provider.MaxRegistrationBytes>>10))
+		return nil, false
+	}
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata,
+			fmt.Sprintf("The request body could not be read (it must be a JSON object of client metadata of at most %d KiB).", provider.MaxRegistrationBytes>>10))
+		return nil, false
+	}
+	return body, true
+}
+
 // readRegistration reads and parses a registration body.
 func (g *Registration) readRegistration(w http.ResponseWriter, r *http.Request) (*provider.Registration, bool) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "The request body could not be read (it must be a JSON object of at most 1 MiB).")
+	body, ok := readRegistrationBody(w, r)
+	if !ok {
 		return nil, false
 	}
 	reg, err := provider.ParseRegistration(body)
@@ -175,9 +231,8 @@ func (g *Registration) update(w http.ResponseWriter, r *http.Request) {
 			"This client is first-party: only the operator of this server changes it.")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "The request body could not be read.")
+	body, ok := readRegistrationBody(w, r)
+	if !ok {
 		return
 	}
 	fields, err := provider.ParseRegistrationIdentity(body)

@@ -152,7 +152,7 @@ func ValidateRedirectURI(raw string, public bool) error {
 	}
 	switch u.Scheme {
 	case "https":
-		if u.Host == "" {
+		if u.Hostname() == "" {
 			return fmt.Errorf("%q has no host", raw)
 		}
 		return nil
@@ -176,13 +176,19 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// dedupe returns the non-empty trimmed values of in, each once, in the
+// order they first appear. It keeps a set of what it has seen: a linear
+// search per value made it quadratic (audit finding 7).
 func dedupe(in []string) []string {
 	out := make([]string, 0, len(in))
+	seen := make(map[string]struct{}, len(in))
 	for _, v := range in {
 		v = strings.TrimSpace(v)
-		if v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
+		if _, dup := seen[v]; v == "" || dup {
+			continue
 		}
+		seen[v] = struct{}{}
+		out = append(out, v)
 	}
 	return out
 }

@@ -31,6 +31,7 @@ func TestValidateRedirectURI(t *testing.T) {
 		{"a reverse-domain scheme is refused for confidential clients", "com.example.app:/oauth", false, false},
 		{"javascript: is refused", "javascript:alert(1)", true, false},
 		{"https without a host is refused", "https:///cb", false, false},
+		{"https with a port but no host is refused", "https://:443/cb", false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -169,6 +169,7 @@ func (f *jwksFetcher) Resolve(ctx context.Context, location string, ignoreCache 
 		next.err = fosite.ErrInvalidClient.WithHint("The client's jwks_uri does not hold a JSON Web Key Set.").WithWrap(err)
 	} else {
 		storage.SignatureKeys(&next.set)
+		dropWeakKeys(&next.set) // RSA under 2048 bits, EC off P-256
 	}
 	if ctx.Err() != nil {
 		return nil, next.err // the request went away; not the client's fault

@@ -49,7 +49,7 @@ func redirectRuleBroken(raw string, public bool) string {
 	}
 	switch u.Scheme {
 	case "https":
-		if u.Host == "" {
+		if u.Hostname() == "" {
 			return "an https URI without a host"
 		}
 		return ""

@@ -2,10 +2,10 @@ package provider
 
 import (
 	"encoding/json"
-
 	"fmt"
 	"net/url"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/go-jose/go-jose/v3"
@@ -128,8 +128,14 @@ var readOnlyFields = []string{"client_id", "client_secret", "client_id_issued_at
 	"registration_access_token", "registration_client_uri"}
 
 // ParseRegistration decodes a registration request body; a member of the
-// wrong type is invalid_client_metadata naming it.
+// wrong type is invalid_client_metadata naming it, and so is a body over
+// MaxRegistrationBytes. Unknown members are kept in Extra, at most
+// MaxExtraMembers of them in name order while their JSON stays within
+// MaxExtraBytes; the rest are ignored, as RFC 7591 §2 allows.
 func ParseRegistration(body []byte) (*Registration, error) {
+	if len(body) > MaxRegistrationBytes {
+		return nil, badMetadata("the client metadata is larger than %d KiB", MaxRegistrationBytes>>10)
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
 		return nil, badMetadata("the request body must be a JSON object of client metadata")
@@ -145,8 +151,20 @@ func ParseRegistration(body []byte) (*Registration, error) {
 			return nil, badMetadata("%s has the wrong type", field)
 		}
 	}
-	for k, v := range raw {
-		if slices.Contains(registrationFields, k) || slices.Contains(readOnlyFields, k) {
+	unknown := make([]string, 0, len(raw))
+	for k := range raw {
+		if !slices.Contains(registrationFields, k) && !slices.Contains(readOnlyFields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	size := 0
+	for _, k := range unknown {
+		if len(reg.Extra) == MaxExtraMembers {
+			break
+		}
+		v := raw[k]
+		if size+len(k)+len(v) > MaxExtraBytes {
 			continue
 		}
 		var x any
@@ -155,9 +173,45 @@ func ParseRegistration(body []byte) (*Registration, error) {
 				reg.Extra = map[string]any{}
 			}
 			reg.Extra[k] = x
+			size += len(k) + len(v)
 		}
 	}
 	return &reg, nil
+}
+
+// checkListLengths refuses lists longer than real clients need, before
+// anything else looks at them (finding 7 of the December 2026 audit: 40k
+// scope names cost seconds of CPU).
+func checkListLengths(reg *Registration) RegistrationErrors {
+	var bad RegistrationErrors
+	for _, l := range []struct {
+		field  string
+		n, max int
+	}{
+		{"redirect_uris", len(reg.RedirectURIs), MaxRedirectURIs},
+		{"post_logout_redirect_uris", len(reg.PostLogoutRedirectURIs), MaxPostLogoutRedirectURIs},
+		{"grant_types", len(reg.GrantTypes), MaxGrantTypes},
+		{"response_types", len(reg.ResponseTypes), MaxResponseTypes},
+		{"contacts", len(reg.Contacts), MaxContacts},
+		{"request_uris", len(reg.RequestURIs), MaxRequestURIs},
+	} {
+		if l.n <= l.max {
+			continue
+		}
+		code := ErrCodeInvalidClientMetadata
+		if l.field == "redirect_uris" {
+			code = ErrCodeInvalidRedirectURI
+		}
+		bad.add(code, l.field, "%s: at most %d are allowed", l.field, l.max)
+	}
+	scopes := 0
+	for range strings.FieldsSeq(reg.Scope) {
+		if scopes++; scopes > MaxScopes {
+			bad.metadata("scope", "scope: at most %d scopes are allowed", MaxScopes)
+			break
+		}
+	}
+	return bad
 }
 
 // ApplyRegistration validates reg and sets the client's fields from it, on
@@ -165,8 +219,13 @@ func ParseRegistration(body []byte) (*Registration, error) {
 // defaults of RFC 7591 §2: client_secret_basic, the authorization code
 // grant and the code response type. It finds every problem, one per
 // field, and returns them as RegistrationErrors (the first is the one an
-// RFC 7591 answer carries); c is changed only when there is none.
+// RFC 7591 answer carries); c is changed only when there is none. A list
+// over its cap (MaxRedirectURIs, MaxScopes and the others) is refused
+// before anything else is looked at, with only those problems.
 func ApplyRegistration(reg *Registration, c *storage.Client) error {
+	if bad := checkListLengths(reg); len(bad) > 0 {
+		return bad
+	}
 	var bad RegistrationErrors
 	method := reg.TokenEndpointAuthMethod
 	if method == "" {
@@ -279,7 +338,9 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 			bad.metadata(check.field, "%s %q is not supported (use %s)", check.field, check.alg, strings.Join(check.allowed, ", "))
 		}
 	}
-	name := strings.TrimSpace(reg.ClientName)
+	// The name is shown on the consent page: no bidirectional controls,
+	// which can make it read as another app's (audit finding 21).
+	name := strings.TrimSpace(storage.StripBidiControls(reg.ClientName))
 	if len([]rune(name)) > 100 {
 		bad.metadata("client_name", "client_name: at most 100 characters")
 	}
@@ -360,6 +421,10 @@ func checkJWKS(reg *Registration, bad *RegistrationErrors) string {
 			bad.metadata("jwks", "jwks: every key must be a valid public key (key %q is not)", k.KeyID)
 			return ""
 		}
+		if !StrongKey(k.Key) {
+			bad.metadata("jwks", "jwks: RSA keys must have at least 2048 bits and EC keys must use P-256")
+			return ""
+		}
 		signs = signs || k.Use == "" || k.Use == "sig"
 	}
 	if !signs {
@@ -376,7 +441,7 @@ func validateWebURL(raw string) error {
 		return nil
 	}
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" {
+	if err != nil || !u.IsAbs() || u.Hostname() == "" {
 		return fmt.Errorf("%q is not an absolute URL", raw)
 	}
 	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {

@@ -150,11 +150,14 @@ func (p *Provider) verifyRequestObject(ctx context.Context, c *storage.Client, o
 	if aud, ok := claims["aud"]; ok && !audienceHas(aud, p.Issuer()) {
 		return nil, fosite.ErrInvalidRequestObject.WithHint("The request object's aud must include the issuer.")
 	}
-	var exp struct {
-		Exp *json.Number `json:"exp"`
-	}
-	if err := json.Unmarshal(payload, &exp); err == nil && exp.Exp != nil {
-		if secs, err := exp.Exp.Int64(); err != nil || !p.Now().Before(time.Unix(secs, 0)) {
+	// exp is optional (RFC 9101 §4), but when present it must be a
+	// number of seconds (RFC 7519 §4.1.4), never skipped for not being one.
+	if raw, ok := claims["exp"]; ok {
+		var secs float64
+		if err := json.Unmarshal(raw, &secs); err != nil {
+			return nil, fosite.ErrInvalidRequestObject.WithHint("The request object's exp must be a number of seconds.")
+		}
+		if !p.Now().Before(time.Unix(int64(secs), 0)) {
 			return nil, fosite.ErrInvalidRequestObject.WithHint("The request object has expired.")
 		}
 	}
@@ -170,7 +173,7 @@ func (p *Provider) clientKey(ctx context.Context, c *storage.Client, kid, alg st
 			return nil
 		}
 		for _, k := range set.Keys {
-			if (kid == "" || k.KeyID == kid) && (k.Use == "" || k.Use == "sig") && keyFitsAlg(k.Key, alg) {
+			if (kid == "" || k.KeyID == kid) && (k.Use == "" || k.Use == "sig") && keyFitsAlg(k.Key, alg) && StrongKey(k.Key) {
 				return k.Key
 			}
 		}

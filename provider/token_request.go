@@ -31,9 +31,14 @@ func tokenRequestError(code string, description string) *fosite.RFC6749Error {
 // grant_type is invalid_request, a grant type this server does not serve
 // unsupported_grant_type, and a missing parameter the grant requires
 // invalid_request (fosite would look up an empty code or refresh token and
-// answer invalid_grant). The redirect_uri is always required for a code:
+// answer invalid_grant). Before all that, it bounds the work: at most
+// MaxScopes scopes and MaxAudiences audiences. The redirect_uri is always
+// required for a code:
 // /authorize requires it, and §4.1.3 then requires it here.
 func CheckTokenRequest(form url.Values) error {
+	if err := checkTokenBounds(form); err != nil {
+		return err
+	}
 	var repeated []string
 	for k, v := range form {
 		if len(v) > 1 && !slices.Contains(repeatable, k) {

@@ -48,14 +48,46 @@ type MemberOrg struct {
 // ErrOrgNameTaken is returned when an organization's name is in use.
 var ErrOrgNameTaken = fmt.Errorf("organization name is taken: %w", ErrConflict)
 
-// orgNameKey folds a name so that "Acme" and " acme " are the same name.
-func orgNameKey(name string) string {
-	return strings.ToLower(strings.Join(strings.Fields(name), " "))
+// isBidiControl reports whether r is a Unicode bidirectional formatting
+// character (Unicode Standard Annex #9): embeddings and overrides U+202A–U+202E,
+// isolates U+2066–U+2069, and the marks U+200E, U+200F and U+061C. In a
+// name shown to other people they reorder what is displayed, so that
+// one name reads as another.
+func isBidiControl(r rune) bool {
+	return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069' ||
+		r == '\u200e' || r == '\u200f' || r == '\u061c'
 }
 
-// ValidateOrgName checks an organization's name.
+// StripBidiControls returns s without bidirectional formatting
+// characters, for names others see: organizations and client_name.
+func StripBidiControls(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// cleanOrgName is the name as stored: no bidirectional controls, spacing
+// collapsed.
+func cleanOrgName(name string) string {
+	return strings.Join(strings.Fields(StripBidiControls(name)), " ")
+}
+
+// orgNameKey folds a name so that "Acme" and " acme " are the same name,
+// and so is "Ac\u202eme".
+func orgNameKey(name string) string {
+	return strings.ToLower(cleanOrgName(name))
+}
+
+// ValidateOrgName checks an organization's name, as it is stored (without
+// bidirectional controls).
 func ValidateOrgName(name string) error {
-	name = strings.TrimSpace(name)
+	name = cleanOrgName(name)
 	switch {
 	case name == "":
 		return errors.New("the organization name is empty")
@@ -71,7 +103,7 @@ func (s *Store) CreateOrganization(ctx context.Context, name, ownerID string) (*
 	if err := ValidateOrgName(name); err != nil {
 		return nil, fmt.Errorf("create organization: %w", err)
 	}
-	org := &Organization{ID: NewID("org"), Name: strings.Join(strings.Fields(name), " "), NameKey: orgNameKey(name)}
+	org := &Organization{ID: NewID("org"), Name: cleanOrgName(name), NameKey: orgNameKey(name)}
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		if err := s.conn(ctx).Create(org).Error; err != nil {
 			return s.translate(err, ErrNotFound)

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -94,9 +95,18 @@ func (s *Store) DeleteUserLoginSessions(ctx context.Context, userID string) (int
 	return res.RowsAffected, nil
 }
 
+// truncate returns at most n characters of s as valid UTF-8: invalid
+// bytes become U+FFFD and NUL is dropped, since PostgreSQL refuses both
+// in text (SQLSTATE 22021), and the cut never splits a rune. A header
+// such as User-Agent is whatever bytes the client sent.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	count := 0
+	for i := range s {
+		if count == n {
+			return s[:i]
+		}
+		count++
 	}
-	return s[:n]
+	return s
 }
