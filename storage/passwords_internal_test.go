@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,17 +14,7 @@ import (
 // verifications in flight shows the bound without timing anything.
 func TestParallelPasswordChecksNeverRunMoreThanTheCapAtOnce(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{DSN: "sqlite://" + filepath.Join(t.TempDir(), "a.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateUser(ctx, "alice@example.com", "Alice", "correct horse battery"); err != nil {
-		t.Fatal(err)
-	}
+	s := storeWithAlice(t)
 	// Long enough that no check gives up waiting on a slow machine.
 	wait := passwordSlotWait
 	passwordSlotWait = time.Minute
@@ -72,17 +61,7 @@ func TestParallelPasswordChecksNeverRunMoreThanTheCapAtOnce(t *testing.T) {
 // A check that cannot get a slot before its request ends is ErrBusy, and
 // computes nothing.
 func TestPasswordCheckIsBusyWhileEverySlotIsTaken(t *testing.T) {
-	s, err := Open(context.Background(), Options{DSN: "sqlite://" + filepath.Join(t.TempDir(), "a.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateUser(context.Background(), "alice@example.com", "Alice", "correct horse battery"); err != nil {
-		t.Fatal(err)
-	}
+	s := storeWithAlice(t)
 	for range PasswordSlots() {
 		release, err := AcquirePasswordSlot(context.Background())
 		if err != nil {

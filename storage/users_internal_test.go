@@ -13,17 +13,7 @@ import (
 // an account. Counting the verifications shows it without timing anything.
 func TestUnknownEmailCostsOneVerificationLikeAWrongPassword(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{DSN: "sqlite://" + filepath.Join(t.TempDir(), "a.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.CreateUser(ctx, "alice@example.com", "Alice", "correct horse battery"); err != nil {
-		t.Fatal(err)
-	}
+	s := storeWithAlice(t)
 	var calls atomic.Int32
 	real := verifyPassword
 	verifyPassword = func(hash, password string) bool {
@@ -44,4 +34,23 @@ func TestUnknownEmailCostsOneVerificationLikeAWrongPassword(t *testing.T) {
 			t.Errorf("%s: %d argon2id verifications, want exactly 1", email, n)
 		}
 	}
+}
+
+// storeWithAlice is a migrated SQLite store in a temporary file, with one
+// person, alice@example.com, whose password is "correct horse battery".
+func storeWithAlice(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, Options{DSN: "sqlite://" + filepath.Join(t.TempDir(), "a.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, "alice@example.com", "Alice", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
