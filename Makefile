@@ -40,10 +40,10 @@ fmt-check:
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./handlers:FuzzTokenJSONBody \
-	./provider:FuzzRedirectURIRules \
-	./provider:FuzzRegistrationMetadata \
+	./provider/clients:FuzzRedirectURIRules \
+	./provider/clients:FuzzRegistrationMetadata \
 	./provider:FuzzRequestObject \
-	./provider:FuzzAPIKeyFormat \
+	./provider/apikeys:FuzzAPIKeyFormat \
 	./provider:FuzzDialAddress \
 	./provider/tenancy:FuzzScopeParsing
 fuzz:

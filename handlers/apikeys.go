@@ -13,7 +13,8 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
+	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -437,18 +438,23 @@ func (a *APIKeys) create(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusConflict
 	}
 	now := a.now()
-	spec := provider.APIKeySpec{OrgID: ws.org.ID, UserID: ws.user.ID, Role: ws.org.Role, Name: name, Scopes: scopes}
+	spec := apikeys.Spec{OrgID: ws.org.ID, UserID: ws.user.ID, Role: ws.org.Role, Name: name, Scopes: scopes}
 	if c, ok := pick(expiryChoices, expires); !ok {
 		problems["expires"] = append(problems["expires"], "Choose one of the expiries offered.")
 	} else if c.d > 0 {
 		at := now.Add(c.d).UTC().Truncate(time.Second)
 		spec.ExpiresAt = &at
 	}
-	key, secret, err := provider.NewAPIKey(spec, now)
-	if err != nil {
-		for field, msgs := range fieldErrors(err) {
-			problems[field] = append(problems[field], msgs...)
+	key, secret, err := apikeys.New(spec, now)
+	var bad fields.Errors
+	switch {
+	case errors.As(err, &bad):
+		for _, e := range bad {
+			problems[e.Field] = append(problems[e.Field], e.Sentence())
 		}
+	case err != nil:
+		a.rt.serverErrorPage(w, r, "create api key", err)
+		return
 	}
 	if len(problems) > 0 {
 		p, err := a.page(w, r, ws)
@@ -490,31 +496,6 @@ func (a *APIKeys) revealed(w http.ResponseWriter, r *http.Request, ws *workspace
 		return nil
 	}
 	return &k
-}
-
-// fieldErrors splits provider.NewAPIKey's "field: message" lines by field,
-// as sentences.
-func fieldErrors(err error) map[string][]string {
-	out := map[string][]string{}
-	for _, line := range strings.Split(err.Error(), "\n") {
-		field, msg, ok := strings.Cut(line, ": ")
-		if !ok {
-			field, msg = "form", line
-		}
-		if msg == "" {
-			continue
-		}
-		out[field] = append(out[field], sentence(msg))
-	}
-	return out
-}
-
-func sentence(s string) string {
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
 }
 
 // noOrganization answers a form post of a person in no organization.
@@ -574,22 +555,22 @@ func (a *APIKeys) rotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now()
-	if old.State(now) != storage.KeyActive || old.ReplacedBy != "" {
+	key, secret, err := apikeys.Rotate(old, ws.user.ID, ws.org.Role, now)
+	var refused *apikeys.UngrantableError
+	switch {
+	case errors.Is(err, apikeys.ErrNotRotatable):
 		a.cannotRotate(w, r)
 		return
-	}
-	key, secret, err := provider.NewAPIKey(provider.APIKeySpec{
-		OrgID: old.OrgID, UserID: ws.user.ID, Role: ws.org.Role,
-		Name: old.Name, Scopes: old.ScopeList(), ExpiresAt: old.ExpiresAt,
-	}, now)
-	if err != nil {
-		// The key holds permissions the person's role cannot grant (an
-		// admin rotating an owner's billing key): rotating would hand
-		// them over, so only someone who may grant them can.
+	case errors.As(err, &refused):
+		// Rotating would hand the key's permissions over to someone whose
+		// role cannot grant them (an admin rotating an owner's billing key).
 		a.rt.log.InfoContext(ctx, "api key rotation refused", "request_id", RequestID(ctx), "user_id", ws.user.ID, "key_id", old.ID, "err", err)
 		a.rt.pages.renderError(w, r, http.StatusForbidden, "You cannot rotate this key",
-			"It has permissions your role cannot grant: "+strings.Join(ungrantable(old.ScopeList(), ws.org.Role), ", ")+
+			"It has permissions your role cannot grant: "+strings.Join(refused.Scopes, ", ")+
 				". Ask an organization owner to rotate it, or revoke it and create a new key.", "")
+		return
+	case err != nil:
+		a.rt.serverErrorPage(w, r, "rotate api key", err)
 		return
 	}
 	err = a.store.RotateAPIKey(ctx, old.ID, key, grace.d)
@@ -611,16 +592,6 @@ func (a *APIKeys) rotate(w http.ResponseWriter, r *http.Request) {
 		shown.OldKey = "The old key " + old.Hint() + " keeps working until " + until.UTC().Format(timeFormat) + "."
 	}
 	a.showOnce(w, r, ws, shown)
-}
-
-func ungrantable(scopes []string, role string) []string {
-	var out []string
-	for _, s := range scopes {
-		if !slices.Contains(tenancy.Grantable(role), s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 func (a *APIKeys) cannotRotate(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -81,25 +80,6 @@ func TestThousands(t *testing.T) {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestFieldErrorsSplitsTheProvidersMessages(t *testing.T) {
-	t.Parallel()
-	now := time.Now()
-	past := now.Add(-time.Hour)
-	_, _, err := provider.NewAPIKey(provider.APIKeySpec{Role: storage.RoleMember, Name: " ", Scopes: []string{"read", "billing:read"}, ExpiresAt: &past}, now)
-	if err == nil {
-		t.Fatal("NewAPIKey accepted a bad spec")
-	}
-	got := fieldErrors(err)
-	for _, field := range []string{"name", "scope", "expires"} {
-		if len(got[field]) != 1 || !strings.HasSuffix(got[field][0], ".") || got[field][0][:1] != strings.ToUpper(got[field][0][:1]) {
-			t.Errorf("%s: %q, want one sentence", field, got[field])
-		}
-	}
-	if !strings.Contains(got["scope"][0], "billing:read") {
-		t.Errorf("the scope message does not name the scope: %q", got["scope"][0])
 	}
 }
 

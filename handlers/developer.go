@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +12,8 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -86,7 +85,7 @@ var defaultAppScopes = []string{"openid", "profile", "email", "offline_access", 
 
 // appGrantTypes are what apps registered here may use: the authorization
 // code flow, with refresh tokens when they ask for offline_access.
-var appGrantTypes = []string{provider.GrantAuthorizationCode, provider.GrantRefreshToken}
+var appGrantTypes = []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken}
 
 // App types of the registration form.
 const (
@@ -262,7 +261,7 @@ func newAppRow(c *storage.Client, now time.Time, firstParty bool) appRow {
 		Public: c.Public, FirstParty: firstParty, ByAPI: c.RegistrationTokenDigest != "",
 		AuthMethod: c.TokenEndpointAuthMethod, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Created:   c.CreatedAt.UTC().Format(dateFormat),
-		CanRotate: !c.Public && c.TokenEndpointAuthMethod != provider.AuthPrivateKeyJWT,
+		CanRotate: clients.UsesSecret(c),
 	}
 	for _, s := range c.Scopes {
 		row.Scopes = append(row.Scopes, tenancy.Describe(s))
@@ -374,7 +373,7 @@ func lines(s string) []string {
 // registration an empty one, on an edit the app's stored metadata, so
 // that what the form does not show (contacts, keys, the authentication
 // method) is kept.
-func (f *appForm) registration(reg provider.Registration) provider.Registration {
+func (f *appForm) registration(reg *clients.Registration) *clients.Registration {
 	reg.ClientName = strings.TrimSpace(f.Name)
 	reg.RedirectURIs = lines(f.RedirectURIs)
 	reg.PostLogoutRedirectURIs = lines(f.PostLogoutRedirectURIs)
@@ -383,81 +382,43 @@ func (f *appForm) registration(reg provider.Registration) provider.Registration 
 	return reg
 }
 
-// checkCommon adds the problems the form itself finds, before validation
-// of the metadata: no name, no scope, the organization switched in
-// another window. (A first_party field is not read at all: only the
-// operator makes an app first-party.)
-func (d *Developer) checkCommon(r *http.Request, ws *workspace, f *appForm) int {
-	status := http.StatusBadRequest
+// appRules are the client rulebook's options for apps made by hand here:
+// a name and at least one scope.
+var appRules = clients.Options{RequireName: true, RequireScope: true}
+
+// checkOrg adds the form's own problem: the organization switched in
+// another window since the form was shown. (A first_party field is not
+// read at all: only the operator makes an app first-party.)
+func (d *Developer) checkOrg(r *http.Request, ws *workspace, f *appForm) int {
 	if org := r.PostForm.Get("org"); org != "" && org != ws.org.ID {
 		f.Errors["form"] = append(f.Errors["form"], "You switched to "+ws.org.Name+" in another window. Check the form and send it again.")
-		status = http.StatusConflict
+		return http.StatusConflict
 	}
-	if strings.TrimSpace(f.Name) == "" {
-		f.Errors["name"] = append(f.Errors["name"], "Enter your app's name, as people will see it when they sign in.")
-	}
-	if len(f.scopes()) == 0 {
-		f.Errors["scope"] = append(f.Errors["scope"], "Choose at least one scope.")
-	}
-	return status
+	return http.StatusBadRequest
 }
 
-// registrationFormFields maps the metadata ApplyRegistration names in its
-// errors to the form's fields.
+// registrationFormFields maps the metadata the client rulebook names in
+// its problems to the form's fields.
 var registrationFormFields = map[string]string{
 	"client_name": "name", "redirect_uris": "redirect_uris", "post_logout_redirect_uris": "post_logout_redirect_uris",
 	"logo_uri": "logo_uri", "client_uri": "client_uri", "policy_uri": "policy_uri", "tos_uri": "tos_uri", "scope": "scope",
 }
 
-// applyRegistration validates reg with provider.ApplyRegistration, the
-// validation of dynamic registration, adds each of its problems to its
-// form field, and sets c from reg only when there is no problem at all
-// (the form's own included).
-func applyRegistration(reg provider.Registration, c *storage.Client, problems map[string][]string) {
-	try := *c
-	err := provider.ApplyRegistration(&reg, &try)
-	var errs provider.RegistrationErrors
-	switch {
-	case err == nil:
-		if len(problems) == 0 {
-			*c = try
+// addProblems puts each of the rulebook's problems next to its form field
+// (a field the form does not show goes to the whole form, naming it).
+func addProblems(err error, problems map[string][]string) {
+	var errs fields.Errors
+	if !errors.As(err, &errs) {
+		problems["form"] = append(problems["form"], fields.Sentence(err.Error()))
+		return
+	}
+	for _, e := range errs {
+		if f := registrationFormFields[e.Field]; f != "" {
+			problems[f] = append(problems[f], e.Sentence())
+		} else {
+			problems["form"] = append(problems["form"], strings.TrimSuffix(e.Error(), ".")+".") // names the field as is
 		}
-	case errors.As(err, &errs):
-		for _, e := range errs {
-			field, msg := registrationProblem(e)
-			problems[field] = append(problems[field], msg)
-		}
-	default:
-		problems["form"] = append(problems["form"], sentence(err.Error()))
 	}
-}
-
-// registrationProblem returns the form field a registration problem is
-// about ("form" for one the form has no field for) and the problem as a
-// sentence.
-func registrationProblem(e *provider.RegistrationError) (field, msg string) {
-	msg = e.Description
-	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, e.Field+": ") && rest != "" {
-		msg = rest
-	}
-	if f := registrationFormFields[e.Field]; f != "" {
-		return f, sentence(msg)
-	}
-	return "form", sentence(e.Description)
-}
-
-// registrationOf is c's stored metadata as a registration: what an edit
-// starts from.
-func registrationOf(c *storage.Client) (provider.Registration, error) {
-	raw, err := json.Marshal(provider.RegistrationResponse(c, "", "", ""))
-	if err != nil {
-		return provider.Registration{}, fmt.Errorf("encode client %s: %w", c.ID, err)
-	}
-	reg, err := provider.ParseRegistration(raw)
-	if err != nil {
-		return provider.Registration{}, fmt.Errorf("read back client %s: %w", c.ID, err)
-	}
-	return *reg, nil
 }
 
 func (d *Developer) list(w http.ResponseWriter, r *http.Request) {
@@ -600,19 +561,21 @@ func (d *Developer) register(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f := d.readAppForm(r, ws)
-	status := d.checkCommon(r, ws, &f)
-	reg := f.registration(provider.Registration{GrantTypes: appGrantTypes})
+	status := d.checkOrg(r, ws, &f)
+	reg := f.registration(&clients.Registration{GrantTypes: appGrantTypes})
 	switch f.Type {
 	case appConfidential:
-		reg.TokenEndpointAuthMethod = provider.AuthSecretBasic
+		reg.TokenEndpointAuthMethod = clients.AuthSecretBasic
 	case appPublic:
-		reg.TokenEndpointAuthMethod = provider.AuthNone
+		reg.TokenEndpointAuthMethod = clients.AuthNone
 	default:
 		f.Errors["type"] = append(f.Errors["type"], "Choose whether the app is confidential or public.")
 		f.Type = appConfidential
 	}
-	c := &storage.Client{ID: storage.NewID("cl"), OrgID: ws.org.ID}
-	applyRegistration(reg, c, f.Errors)
+	c, secret, err := clients.Create(reg, appRules, ws.org.ID)
+	if err != nil {
+		addProblems(err, f.Errors)
+	}
 	if len(f.Errors) > 0 {
 		p, err := d.page(w, r, ws)
 		if err != nil {
@@ -622,10 +585,6 @@ func (d *Developer) register(w http.ResponseWriter, r *http.Request) {
 		p.Form = f
 		d.render(w, r, status, p)
 		return
-	}
-	secret := ""
-	if !c.Public {
-		secret, c.SecretDigest = provider.NewClientSecret()
 	}
 	if err := d.store.CreateClient(ctx, c); err != nil {
 		d.rt.serverErrorPage(w, r, "register app", err)
@@ -670,14 +629,11 @@ func (d *Developer) save(w http.ResponseWriter, r *http.Request) {
 	if c.Public {
 		f.Type = appPublic
 	}
-	status := d.checkCommon(r, ws, &f)
-	base, err := registrationOf(c)
-	if err != nil {
-		d.rt.serverErrorPage(w, r, "edit app", err)
-		return
-	}
+	status := d.checkOrg(r, ws, &f)
 	updated := *c
-	applyRegistration(f.registration(base), &updated, f.Errors)
+	if err := clients.Apply(f.registration(clients.RegistrationOf(c)), &updated, appRules); err != nil {
+		addProblems(err, f.Errors)
+	}
 	if len(f.Errors) > 0 {
 		d.renderEdit(w, r, ws, c, f, status)
 		return
@@ -703,32 +659,19 @@ func (d *Developer) rotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if !newAppRow(c, d.now(), false).CanRotate {
-		d.rt.pages.renderError(w, r, http.StatusConflict, "This app has no secret to rotate",
-			"Public apps have no secret, and apps that authenticate with private_key_jwt use their own keys.", "")
-		return
-	}
 	grace, ok := pick(secretGraceChoices, r.PostForm.Get("grace"))
 	if !ok {
 		d.rt.pages.renderError(w, r, http.StatusBadRequest, "Choose a grace period", "Go back and choose how long the old secret keeps working.", "")
 		return
 	}
 	now := d.now()
-	var kept storage.RotatedSecrets
-	if grace.d > 0 {
-		for _, s := range c.RotatedSecrets {
-			if now.Before(s.ExpiresAt) {
-				kept = append(kept, s)
-			}
-		}
-		if len(c.SecretDigest) > 0 {
-			kept = append(kept, storage.RotatedSecret{Digest: hex.EncodeToString(c.SecretDigest), ExpiresAt: now.Add(grace.d).UTC()})
-		}
+	updated, secret, err := clients.RotateSecret(c, grace.d, now)
+	if errors.Is(err, clients.ErrNoSecret) {
+		d.rt.pages.renderError(w, r, http.StatusConflict, "This app has no secret to rotate",
+			"Public apps have no secret, and apps that authenticate with private_key_jwt use their own keys.", "")
+		return
 	}
-	secret, digest := provider.NewClientSecret()
-	updated := *c
-	updated.SecretDigest, updated.RotatedSecrets = digest, kept
-	if err := d.store.UpdateClient(ctx, &updated); errors.Is(err, storage.ErrNotFound) {
+	if err := d.store.UpdateClient(ctx, updated); errors.Is(err, storage.ErrNotFound) {
 		d.findApp(w, r, ws)
 		return
 	} else if err != nil {
@@ -795,15 +738,10 @@ func (d *Developer) createToken(w http.ResponseWriter, r *http.Request) {
 		d.rt.pages.renderError(w, r, http.StatusBadRequest, "Choose an expiry", "Go back and choose when the token stops working.", "")
 		return
 	}
-	now := d.now()
-	secret := storage.NewSecret()
-	t := &storage.InitialAccessToken{ID: storage.NewID("iat"), Digest: storage.DigestHex(secret), OrgID: ws.org.ID,
-		CreatedBy: ws.user.ID, CreatedAt: now.UTC()}
+	t, secret := clients.NewInitialAccessToken(ws.org.ID, ws.user.ID, exp.d, d.now())
 	note := "It works until you revoke it."
-	if exp.d > 0 {
-		at := now.Add(exp.d).UTC().Truncate(time.Second)
-		t.ExpiresAt = &at
-		note = "It works until " + at.Format(timeFormat) + ", or until you revoke it."
+	if t.ExpiresAt != nil {
+		note = "It works until " + t.ExpiresAt.Format(timeFormat) + ", or until you revoke it."
 	}
 	if err := d.store.CreateInitialAccessToken(ctx, t); err != nil {
 		d.rt.serverErrorPage(w, r, "create initial access token", err)

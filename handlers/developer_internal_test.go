@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -22,11 +23,11 @@ func TestApplyRegistrationShowsEveryFieldsProblem(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		reg    provider.Registration
+		reg    clients.Registration
 		fields []string
 	}{
-		{"a good registration has no problem", provider.Registration{ClientName: "App", RedirectURIs: []string{"https://app.example.com/cb"}, Scope: "openid"}, nil},
-		{"each bad field is named", provider.Registration{
+		{"a good registration has no problem", clients.Registration{ClientName: "App", RedirectURIs: []string{"https://app.example.com/cb"}, Scope: "openid"}, nil},
+		{"each bad field is named", clients.Registration{
 			ClientName:             strings.Repeat("x", 101),
 			RedirectURIs:           []string{"http://app.example.com/cb"},
 			PostLogoutRedirectURIs: []string{"https://app.example.com/bye#x"},
@@ -36,8 +37,8 @@ func TestApplyRegistrationShowsEveryFieldsProblem(t *testing.T) {
 			TOSURI:                 "https://app.example.com/terms",
 			Scope:                  "openid admin:all",
 		}, []string{"logo_uri", "client_uri", "name", "policy_uri", "post_logout_redirect_uris", "redirect_uris", "scope"}},
-		{"no redirect URI is a redirect URI problem", provider.Registration{ClientName: "App", Scope: "openid"}, []string{"redirect_uris"}},
-		{"a problem of no field is the form's, and the fields' are still named", provider.Registration{ClientName: "App",
+		{"no redirect URI is a redirect URI problem", clients.Registration{ClientName: "App", Scope: "openid"}, []string{"redirect_uris"}},
+		{"a problem of no field is the form's, and the fields' are still named", clients.Registration{ClientName: "App", Scope: "openid",
 			RedirectURIs: []string{"https://app.example.com/cb"}, TokenEndpointAuthMethod: "magic", LogoURI: "ftp://x"},
 			[]string{"form", "logo_uri"}},
 	}
@@ -46,7 +47,7 @@ func TestApplyRegistrationShowsEveryFieldsProblem(t *testing.T) {
 			t.Parallel()
 			problems := map[string][]string{}
 			c := &storage.Client{ID: "cl_1", OrgID: "org_1"}
-			applyRegistration(tc.reg, c, problems)
+			applyForm(tc.reg, c, problems)
 			var got []string
 			for field, msgs := range problems {
 				got = append(got, field)
@@ -69,6 +70,17 @@ func TestApplyRegistrationShowsEveryFieldsProblem(t *testing.T) {
 	}
 }
 
+// applyForm validates reg as the dashboard does and sets c from it when
+// there is no problem.
+func applyForm(reg clients.Registration, c *storage.Client, problems map[string][]string) {
+	try := *c
+	if err := clients.Apply(&reg, &try, appRules); err != nil {
+		addProblems(err, problems)
+		return
+	}
+	*c = try
+}
+
 func sameSet(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -86,7 +98,7 @@ func sameSet(a, b []string) bool {
 func TestRegistrationOfKeepsWhatTheFormDoesNotShow(t *testing.T) {
 	t.Parallel()
 	jwks := `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1"}]}`
-	reg, err := provider.ParseRegistration([]byte(`{"client_name":"Old","redirect_uris":["https://app.example.com/cb"],
+	reg, err := clients.Parse([]byte(`{"client_name":"Old","redirect_uris":["https://app.example.com/cb"],
 		"token_endpoint_auth_method":"private_key_jwt","jwks":` + jwks + `,"token_endpoint_auth_signing_alg":"ES256",
 		"contacts":["ops@example.com"],"software_id":"sw-1","grant_types":["authorization_code","client_credentials"],
 		"scope":"openid read","x_custom":"kept"}`))
@@ -94,18 +106,15 @@ func TestRegistrationOfKeepsWhatTheFormDoesNotShow(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &storage.Client{ID: "cl_1"}
-	if err := provider.ApplyRegistration(reg, c); err != nil {
+	if err := clients.Apply(reg, c, clients.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	base, err := registrationOf(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := clients.RegistrationOf(c)
 	f := appForm{Name: "New name", RedirectURIs: "https://app.example.com/new\n\n https://app.example.com/cb ",
 		Scopes: scopeChoices([]string{"openid", "profile"})}
 	updated := *c
 	problems := map[string][]string{}
-	applyRegistration(f.registration(base), &updated, problems)
+	applyForm(*f.registration(base), &updated, problems)
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
@@ -113,7 +122,7 @@ func TestRegistrationOfKeepsWhatTheFormDoesNotShow(t *testing.T) {
 		updated.TokenEndpointAuthSigningAlg, updated.JWKS != "", []string(updated.GrantTypes), updated.Metadata.Contacts,
 		updated.Metadata.SoftwareID, updated.Metadata.Extra["x_custom"]}
 	want := []any{"New name", []string{"https://app.example.com/new", "https://app.example.com/cb"}, []string{"openid", "profile"},
-		provider.AuthPrivateKeyJWT, "ES256", true, []string{"authorization_code", "client_credentials"}, []string{"ops@example.com"},
+		clients.AuthPrivateKeyJWT, "ES256", true, []string{"authorization_code", "client_credentials"}, []string{"ops@example.com"},
 		"sw-1", any("kept")}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("after an edit (-want +got):\n%s", diff)

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 )
 
@@ -71,9 +72,9 @@ func BuildMetadata(issuer string, registration bool) Metadata {
 		ResponseModesSupported:                     []string{"query", "fragment", "form_post"},
 		GrantTypesSupported:                        []string{"authorization_code", "refresh_token", "client_credentials", provider.GrantTypeTokenExchange},
 		SubjectTypesSupported:                      []string{"public"},
-		IDTokenSigningAlgValuesSupported:           provider.IDTokenAlgorithms,
-		UserinfoSigningAlgValuesSupported:          provider.UserinfoAlgorithms,
-		RequestObjectSigningAlgValuesSupported:     provider.RequestObjectAlgorithms,
+		IDTokenSigningAlgValuesSupported:           clients.IDTokenAlgorithms,
+		UserinfoSigningAlgValuesSupported:          clients.UserinfoAlgorithms,
+		RequestObjectSigningAlgValuesSupported:     clients.RequestObjectAlgorithms,
 		RequireRequestURIRegistration:              true,
 		ClaimTypesSupported:                        []string{"normal"},
 		DisplayValuesSupported:                     []string{"page", "popup", "touch", "wap"},
@@ -81,7 +82,7 @@ func BuildMetadata(issuer string, registration bool) Metadata {
 		RequestParameterSupported:                  true,
 		RequestURIParameterSupported:               true,
 		TokenEndpointAuthMethodsSupported:          append(secretMethods, "none"),
-		TokenEndpointAuthSigningAlgValuesSupported: provider.AssertionAlgorithms,
+		TokenEndpointAuthSigningAlgValuesSupported: clients.AssertionAlgorithms,
 		IntrospectionEndpointAuthMethodsSupported:  secretMethods,
 		RevocationEndpointAuthMethodsSupported:     append(secretMethods, provider.AuthNone),
 		CodeChallengeMethodsSupported:              []string{"S256"},

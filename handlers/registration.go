@@ -13,6 +13,8 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -71,14 +73,19 @@ func (g *Registration) Mount(r *mux.Router) {
 	r.HandleFunc("/register/{client_id}", g.delete).Methods(http.MethodDelete)
 }
 
-// registrationError answers an RFC 7591 §3.2.2 error.
+// registrationError answers an RFC 7591 §3.2.2 error: the first problem,
+// as "field: message".
 func registrationError(w http.ResponseWriter, err error) {
-	var re *provider.RegistrationError
-	if errors.As(err, &re) {
-		writeJSONError(w, http.StatusBadRequest, re.Code, re.Description)
+	var first fields.Error
+	if errors.As(err, &first) {
+		code := first.Code
+		if code == "" {
+			code = clients.ErrCodeInvalidClientMetadata
+		}
+		writeJSONError(w, http.StatusBadRequest, code, first.Error())
 		return
 	}
-	writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, err.Error())
+	writeJSONError(w, http.StatusBadRequest, clients.ErrCodeInvalidClientMetadata, err.Error())
 }
 
 func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
@@ -126,17 +133,12 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := &storage.Client{ID: storage.NewID("cl"), OrgID: orgID}
-	if err := provider.ApplyRegistration(reg, c); err != nil {
+	c, secret, err := clients.Create(reg, clients.Options{}, orgID)
+	if err != nil {
 		registrationError(w, err)
 		return
 	}
-	secret := ""
-	if provider.UsesSecret(c) {
-		secret, c.SecretDigest = provider.NewClientSecret()
-	}
-	regToken := storage.NewSecret()
-	c.RegistrationTokenDigest = storage.DigestHex(regToken)
+	regToken := clients.IssueRegistrationToken(c)
 	if err := g.store.CreateClient(ctx, c); err != nil {
 		g.rt.log.ErrorContext(ctx, "register client", "err", err, "request_id", RequestID(ctx))
 		writeJSONError(w, statusOf(err), "server_error", "The client could not be registered.")
@@ -146,33 +148,33 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 	g.rt.log.InfoContext(ctx, "client registered", "request_id", RequestID(ctx), "client_id", c.ID, "org_id", orgID)
 	uri := g.rt.url("/register/" + c.ID)
 	w.Header().Set("Location", uri)
-	writeJSON(w, http.StatusCreated, provider.RegistrationResponse(c, secret, regToken, uri))
+	writeJSON(w, http.StatusCreated, clients.Response(c, secret, regToken, uri))
 }
 
 // readRegistrationBody reads a registration body of at most
-// provider.MaxRegistrationBytes, and no more than one byte beyond it.
+// clients.MaxRegistrationBytes, and no more than one byte beyond it.
 func readRegistrationBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, provider.MaxRegistrationBytes+1))
-	if err == nil && len(body) > provider.MaxRegistrationBytes {
-		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata,
-			fmt.Sprintf("The client metadata is larger than %d KiB.", provider.MaxRegistrationBytes>>10))
+	body, err := io.ReadAll(io.LimitReader(r.Body, clients.MaxRegistrationBytes+1))
+	if err == nil && len(body) > clients.MaxRegistrationBytes {
+		writeJSONError(w, http.StatusBadRequest, clients.ErrCodeInvalidClientMetadata,
+			fmt.Sprintf("The client metadata is larger than %d KiB.", clients.MaxRegistrationBytes>>10))
 		return nil, false
 	}
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata,
-			fmt.Sprintf("The request body could not be read (it must be a JSON object of client metadata of at most %d KiB).", provider.MaxRegistrationBytes>>10))
+		writeJSONError(w, http.StatusBadRequest, clients.ErrCodeInvalidClientMetadata,
+			fmt.Sprintf("The request body could not be read (it must be a JSON object of client metadata of at most %d KiB).", clients.MaxRegistrationBytes>>10))
 		return nil, false
 	}
 	return body, true
 }
 
 // readRegistration reads and parses a registration body.
-func (g *Registration) readRegistration(w http.ResponseWriter, r *http.Request) (*provider.Registration, bool) {
+func (g *Registration) readRegistration(w http.ResponseWriter, r *http.Request) (*clients.Registration, bool) {
 	body, ok := readRegistrationBody(w, r)
 	if !ok {
 		return nil, false
 	}
-	reg, err := provider.ParseRegistration(body)
+	reg, err := clients.Parse(body)
 	if err != nil {
 		registrationError(w, err)
 		return nil, false
@@ -211,7 +213,7 @@ func (g *Registration) read(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, provider.RegistrationResponse(c, "", "", g.rt.url("/register/"+c.ID)))
+	writeJSON(w, http.StatusOK, clients.Response(c, "", "", g.rt.url("/register/"+c.ID)))
 }
 
 // update replaces the client's metadata (RFC 7592 §2.2). The request names
@@ -227,7 +229,7 @@ func (g *Registration) update(w http.ResponseWriter, r *http.Request) {
 		// The operator made it first-party, a trust the holder of its
 		// registration access token must not be able to repoint (RFC 7592
 		// §2.2: 403 for a client not allowed to update its metadata).
-		writeJSONError(w, http.StatusForbidden, provider.ErrCodeInvalidClientMetadata,
+		writeJSONError(w, http.StatusForbidden, clients.ErrCodeInvalidClientMetadata,
 			"This client is first-party: only the operator of this server changes it.")
 		return
 	}
@@ -235,42 +237,42 @@ func (g *Registration) update(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	fields, err := provider.ParseRegistrationIdentity(body)
+	fields, err := clients.ParseIdentity(body)
 	if err != nil {
 		registrationError(w, err)
 		return
 	}
 	if fields.ClientID != c.ID {
-		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "client_id must be sent and be this client's id (RFC 7592 §2.2).")
+		writeJSONError(w, http.StatusBadRequest, clients.ErrCodeInvalidClientMetadata, "client_id must be sent and be this client's id (RFC 7592 §2.2).")
 		return
 	}
 	if fields.ClientSecret != "" && !c.SecretMatches(fields.ClientSecret, g.provider.Now()) {
-		writeJSONError(w, http.StatusBadRequest, provider.ErrCodeInvalidClientMetadata, "client_secret, when sent, must be the client's current secret.")
+		writeJSONError(w, http.StatusBadRequest, clients.ErrCodeInvalidClientMetadata, "client_secret, when sent, must be the client's current secret.")
 		return
 	}
-	reg, err := provider.ParseRegistration(body)
+	reg, err := clients.Parse(body)
 	if err != nil {
 		registrationError(w, err)
 		return
 	}
 	updated := *c
-	if err := provider.ApplyRegistration(reg, &updated); err != nil {
+	if err := clients.Apply(reg, &updated, clients.Options{}); err != nil {
 		registrationError(w, err)
 		return
 	}
 	secret := ""
 	switch {
-	case !provider.UsesSecret(&updated):
+	case !clients.UsesSecret(&updated):
 		updated.SecretDigest, updated.RotatedSecrets = nil, nil
-	case !provider.UsesSecret(c):
-		secret, updated.SecretDigest = provider.NewClientSecret()
+	case !clients.UsesSecret(c):
+		secret, updated.SecretDigest = clients.NewSecret()
 	}
 	if err := g.store.UpdateClient(ctx, &updated); err != nil {
 		g.rt.log.ErrorContext(ctx, "update client", "err", err, "request_id", RequestID(ctx))
 		writeJSONError(w, statusOf(err), "server_error", "The client could not be updated.")
 		return
 	}
-	writeJSON(w, http.StatusOK, provider.RegistrationResponse(&updated, secret, "", g.rt.url("/register/"+c.ID)))
+	writeJSON(w, http.StatusOK, clients.Response(&updated, secret, "", g.rt.url("/register/"+c.ID)))
 }
 
 // delete removes the client and, with it, every code, token and consent

@@ -35,13 +35,6 @@ func (secretHasher) Compare(_ context.Context, hash, data []byte) error {
 	return nil
 }
 
-// NewClientSecret returns a fresh client secret and the digest to store.
-// The secret is shown once and never kept.
-func NewClientSecret() (secret string, digest []byte) {
-	secret = storage.NewSecret()
-	return secret, storage.Digest(secret)
-}
-
 // authenticateClient is the client authentication of the token,
 // introspection and revocation endpoints (RFC 6749 §2.3.1). A client with a
 // secret may send it in the Authorization header (client_secret_basic) or in

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -79,7 +80,7 @@ func (f *remoteFetcher) checkURL(u *url.URL) error {
 	switch {
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && f.allowLoopback && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && f.allowLoopback && clients.IsLoopback(u.Hostname()):
 		return nil
 	}
 	return fmt.Errorf("%s: only https URLs are fetched", u.Redacted())

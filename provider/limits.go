@@ -1,15 +1,14 @@
 package provider
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rsa"
 	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
+
+	"github.com/ajrly/ajrly-auth/provider/clients"
 )
 
 // Caps on what an authorization request may carry. A flow stores the
@@ -29,10 +28,11 @@ const (
 	MaxParameterBytes     = 2 << 10
 	MaxLongParameterBytes = 4 << 10
 	MaxAuthorizeFormBytes = 8 << 10
-	// MaxScopes is the most scopes a request may name. We know ten;
-	// fosite grants requested scopes one by one with a linear search each
-	// (Request.GrantScope), so n scopes cost n² comparisons.
-	MaxScopes = 50
+	// MaxScopes is the most scopes a request may name, as many as a client
+	// may register: fosite grants requested scopes one by one with a
+	// linear search each (Request.GrantScope), so n scopes cost n²
+	// comparisons.
+	MaxScopes = clients.MaxScopes
 	// MaxAudiences is the most audience (or resource) values a request
 	// may name; fosite grants audiences in O(n²) too.
 	MaxAudiences = 10
@@ -182,44 +182,8 @@ func checkTokenBounds(form url.Values) error {
 	return nil
 }
 
-// Caps on client registration (RFC 7591 §2), checked before any other
-// work: a list longer than real clients need is refused, naming the field.
-const (
-	MaxRegistrationBytes      = 64 << 10
-	MaxRedirectURIs           = 20
-	MaxPostLogoutRedirectURIs = 20
-	MaxContacts               = 10
-	MaxRequestURIs            = 10
-	MaxGrantTypes             = 10
-	MaxResponseTypes          = 10
-	// MaxExtraMembers and MaxExtraBytes bound the metadata a registration
-	// sends that the server does not know: RFC 7591 §2 lets the server
-	// ignore it, so only that much is kept and echoed back.
-	MaxExtraMembers = 20
-	MaxExtraBytes   = 8 << 10
-)
-
-// StrongKey reports whether a public key is strong enough to trust a
-// client's signature with: RSA of at least 2048 bits (NIST SP 800-131A,
-// RFC 7518 §3.3), EC only on P-256, the curve of ES256 (RFC 7518 §3.4).
-// Other kinds (symmetric and private keys, which registration refuses,
-// and kinds no offered algorithm uses) are not judged here.
-func StrongKey(key any) bool {
-	switch k := key.(type) {
-	case *rsa.PublicKey:
-		return k.N.BitLen() >= 2048
-	case *rsa.PrivateKey:
-		return k.N.BitLen() >= 2048
-	case *ecdsa.PublicKey:
-		return k.Curve == elliptic.P256()
-	case *ecdsa.PrivateKey:
-		return k.Curve == elliptic.P256()
-	}
-	return true
-}
-
 // dropWeakKeys removes from a key set the keys StrongKey refuses, so a
 // key set fetched from a client's jwks_uri never verifies with them.
 func dropWeakKeys(set *jose.JSONWebKeySet) {
-	set.Keys = slices.DeleteFunc(set.Keys, func(k jose.JSONWebKey) bool { return !StrongKey(k.Key) })
+	set.Keys = slices.DeleteFunc(set.Keys, func(k jose.JSONWebKey) bool { return !clients.StrongKey(k.Key) })
 }

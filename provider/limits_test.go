@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 )
 
 func TestAuthorizeParameters(t *testing.T) {
@@ -165,7 +166,7 @@ func TestStrongKey(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := provider.StrongKey(tc.key); got != tc.want {
+			if got := clients.StrongKey(tc.key); got != tc.want {
 				t.Errorf("StrongKey = %v, want %v", got, tc.want)
 			}
 		})
@@ -174,7 +175,7 @@ func TestStrongKey(t *testing.T) {
 
 func TestNewClientDedupesKeepingTheFirstOfEach(t *testing.T) {
 	t.Parallel()
-	c, _, err := provider.NewClient(provider.ClientSpec{Name: "Dupes",
+	c, _, err := clients.New(clients.Spec{Name: "Dupes",
 		RedirectURIs: []string{"https://b.example/cb", " https://a.example/cb", "", "https://b.example/cb ", "https://a.example/cb"},
 		Scopes:       []string{"read", "openid", "read", " ", "openid"}})
 	if err != nil {
@@ -191,27 +192,27 @@ func TestNewClientDedupesKeepingTheFirstOfEach(t *testing.T) {
 func TestParseRegistrationKeepsBoundedUnknownMembers(t *testing.T) {
 	t.Parallel()
 	var b strings.Builder
-	b.WriteString(`{"client_name":"x","big":"` + strings.Repeat("b", provider.MaxExtraBytes) + `"`)
+	b.WriteString(`{"client_name":"x","big":"` + strings.Repeat("b", clients.MaxExtraBytes) + `"`)
 	for i := range 25 {
 		fmt.Fprintf(&b, `,"m%02d":%d`, i, i)
 	}
 	b.WriteString("}")
-	reg, err := provider.ParseRegistration([]byte(b.String()))
+	reg, err := clients.Parse([]byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := reg.Extra["big"]; ok {
 		t.Error("a member over MaxExtraBytes is kept")
 	}
-	if len(reg.Extra) != provider.MaxExtraMembers {
-		t.Errorf("%d unknown members kept, want %d", len(reg.Extra), provider.MaxExtraMembers)
+	if len(reg.Extra) != clients.MaxExtraMembers {
+		t.Errorf("%d unknown members kept, want %d", len(reg.Extra), clients.MaxExtraMembers)
 	}
-	for i := range provider.MaxExtraMembers {
+	for i := range clients.MaxExtraMembers {
 		if _, ok := reg.Extra[fmt.Sprintf("m%02d", i)]; !ok {
-			t.Errorf("m%02d is not kept (the first %d in name order are)", i, provider.MaxExtraMembers)
+			t.Errorf("m%02d is not kept (the first %d in name order are)", i, clients.MaxExtraMembers)
 		}
 	}
-	if _, err := provider.ParseRegistration([]byte(`{"software_id":"` + strings.Repeat("x", provider.MaxRegistrationBytes) + `"}`)); err == nil {
+	if _, err := clients.Parse([]byte(`{"software_id":"` + strings.Repeat("x", clients.MaxRegistrationBytes) + `"}`)); err == nil {
 		t.Error("metadata over MaxRegistrationBytes is accepted")
 	}
 }

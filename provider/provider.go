@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite/handler/pkce"
 	"github.com/ory/fosite/token/hmac"
 
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -142,7 +143,7 @@ func New(ctx context.Context, store *storage.Store, opts Options) (*Provider, er
 	if err != nil {
 		return nil, fmt.Errorf("provider: issuer: %w", err)
 	}
-	p.fetcher = newRemoteFetcher(isLoopback(issuerURL.Hostname()))
+	p.fetcher = newRemoteFetcher(clients.IsLoopback(issuerURL.Hostname()))
 	cfg.JWKSFetcherStrategy = newJWKSFetcher(p.fetcher, opts.Now)
 	p.oauth2 = fosite.NewOAuth2Provider(store, cfg)
 	cfg.ClientAuthenticationStrategy = p.authenticateClient

@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
 
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -173,7 +174,7 @@ func (p *Provider) clientKey(ctx context.Context, c *storage.Client, kid, alg st
 			return nil
 		}
 		for _, k := range set.Keys {
-			if (kid == "" || k.KeyID == kid) && (k.Use == "" || k.Use == "sig") && keyFitsAlg(k.Key, alg) && StrongKey(k.Key) {
+			if (kid == "" || k.KeyID == kid) && (k.Use == "" || k.Use == "sig") && keyFitsAlg(k.Key, alg) && clients.StrongKey(k.Key) {
 				return k.Key
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -22,15 +23,9 @@ type tokenStrategy struct {
 	provider *Provider
 }
 
-// Client access token formats.
-const (
-	AccessTokenOpaque = "opaque"
-	AccessTokenJWT    = "jwt"
-)
-
 func wantsJWT(r fosite.Requester) bool {
 	c, ok := r.GetClient().(*storage.Client)
-	return ok && c.AccessTokenFormat == AccessTokenJWT
+	return ok && c.AccessTokenFormat == clients.AccessTokenJWT
 }
 
 func (s *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) string {

@@ -11,13 +11,15 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
 // The API-key grant is RFC 8693 token exchange with our own subject token type.
 const (
-	GrantTypeTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	GrantTypeTokenExchange = clients.GrantTokenExchange
 	TokenTypeAPIKey        = "urn:ajrly:params:oauth:token-type:api-key"
 	TokenTypeAccessToken   = "urn:ietf:params:oauth:token-type:access_token"
 )
@@ -220,7 +222,7 @@ func (p *Provider) lookupAPIKey(ctx context.Context, secret string) (*storage.AP
 	if secret == "" {
 		return nil, "", fosite.ErrInvalidRequest.WithHint("The subject_token (an sk_live_ API key) is missing.")
 	}
-	if CheckAPIKeyFormat(secret) != nil {
+	if apikeys.CheckFormat(secret) != nil {
 		return nil, "", fosite.ErrInvalidRequest.WithHint("The subject_token is not a well-formed API key (sk_live_ followed by 43 letters and digits).")
 	}
 	key, role, err := p.apiKeys.APIKeyWithRole(ctx, storage.DigestHex(secret))
@@ -253,7 +255,7 @@ type IntrospectedKey struct {
 // its organization — and counts the use. Anything else is simply inactive
 // (nil).
 func (p *Provider) IntrospectAPIKey(ctx context.Context, secret string) (*IntrospectedKey, error) {
-	if CheckAPIKeyFormat(secret) != nil {
+	if apikeys.CheckFormat(secret) != nil {
 		return nil, nil
 	}
 	key, role, err := p.apiKeys.APIKeyWithRole(ctx, storage.DigestHex(secret))

@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/ory/fosite"
+
+	"github.com/ajrly/ajrly-auth/provider/clients"
 )
 
 // tokenGrants are the grant types the token endpoint serves.
-var tokenGrants = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTypeTokenExchange}
+var tokenGrants = []string{clients.GrantAuthorizationCode, clients.GrantRefreshToken, clients.GrantClientCredentials, GrantTypeTokenExchange}
 
 // repeatable are the token request parameters that may be sent more than
 // once: RFC 8693 §2.1 (audience) and RFC 8707 §2 (resource).
@@ -59,9 +61,9 @@ func CheckTokenRequest(form url.Values) error {
 	}
 	var required []string
 	switch grant {
-	case GrantAuthorizationCode:
+	case clients.GrantAuthorizationCode:
 		required = []string{"code", "redirect_uri"}
-	case GrantRefreshToken:
+	case clients.GrantRefreshToken:
 		required = []string{"refresh_token"}
 	case GrantTypeTokenExchange:
 		required = []string{"subject_token", "subject_token_type"}
@@ -99,9 +101,9 @@ func listNames(names []string) string {
 // refresh tokens whatever the grant: the short one goes before a handler's
 // hint, the long one stands alone.
 var grantDescriptions = map[string][2]string{
-	GrantAuthorizationCode: {"The authorization code cannot be redeemed.",
+	clients.GrantAuthorizationCode: {"The authorization code cannot be redeemed.",
 		"The authorization code is unknown, expired, already used, or was issued to another client."},
-	GrantRefreshToken: {"The refresh token cannot be used.",
+	clients.GrantRefreshToken: {"The refresh token cannot be used.",
 		"The refresh token is unknown, expired, revoked, or was issued to another client."},
 }
 
@@ -144,11 +146,11 @@ func TokenError(ar fosite.AccessRequester, err error) error {
 	}
 	switch rfc.ErrorField {
 	case fosite.ErrInvalidRequest.ErrorField:
-		if grant == GrantRefreshToken && client != nil {
+		if grant == clients.GrantRefreshToken && client != nil {
 			// With the client authenticated and CheckTokenRequest passed,
 			// the refresh handler's only invalid_request is a token whose
 			// HMAC does not match the row its signature found.
-			return tokenRequestError(fosite.ErrInvalidGrant.ErrorField, grantDescriptions[GrantRefreshToken][1]).
+			return tokenRequestError(fosite.ErrInvalidGrant.ErrorField, grantDescriptions[clients.GrantRefreshToken][1]).
 				WithWrap(err).WithDebug(rfc.DebugField)
 		}
 		return describe(rfc, "The request is not valid.", hint)

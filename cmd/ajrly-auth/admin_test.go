@@ -279,7 +279,7 @@ func TestUsageErrorsComeBeforeTheDatabase(t *testing.T) {
 	}{
 		{"users create without flags", []string{"users", "create"}, "--email is required"},
 		{"users create with a short password", []string{"users", "create", "--email", "alice@example.com", "--password", "short"}, "at least 10 characters"},
-		{"clients create without flags", []string{"clients", "create"}, "name: required"},
+		{"clients create without flags", []string{"clients", "create"}, "client_name: enter your app's name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -497,57 +497,57 @@ func TestClientsCreateRejectsBadInput(t *testing.T) {
 		{
 			name: "an unknown scope",
 			args: []string{"--name", "App", "--redirect-uri", "https://app.example.com/cb", "--scope", "openid admin"},
-			want: `scope: "admin" is not a known scope`,
+			want: `scope: "admin" is not supported`,
 		},
 		{
 			name: "an http redirect on a host that is not loopback",
 			args: []string{"--name", "App", "--redirect-uri", "http://app.example.com/cb"},
-			want: `redirect_uri: "http://app.example.com/cb" uses http on a host that is not loopback`,
+			want: `redirect_uris: "http://app.example.com/cb" uses http on a host that is not loopback`,
 		},
 		{
 			name: "a redirect with a fragment",
 			args: []string{"--name", "App", "--redirect-uri", "https://app.example.com/cb#done"},
-			want: `redirect_uri: "https://app.example.com/cb#done" must not have a fragment`,
+			want: `redirect_uris: "https://app.example.com/cb#done" must not have a fragment`,
 		},
 		{
 			name: "a relative redirect",
 			args: []string{"--name", "App", "--redirect-uri", "/cb"},
-			want: `redirect_uri: "/cb" is not an absolute URI`,
+			want: `redirect_uris: "/cb" is not an absolute URI`,
 		},
 		{
 			name: "a confidential client with a custom scheme redirect",
 			args: []string{"--name", "App", "--redirect-uri", "com.example.app:/cb"},
-			want: `redirect_uri: "com.example.app:/cb" uses the scheme "com.example.app"`,
+			want: `redirect_uris: "com.example.app:/cb" uses the scheme "com.example.app"`,
 		},
 		{
 			name: "authorization_code without a redirect",
 			args: []string{"--name", "App"},
-			want: "redirect_uri: at least one is required for authorization_code",
+			want: "redirect_uris: at least one is required for the authorization code grant",
 		},
 		{
 			name: "an unknown grant type",
 			args: []string{"--name", "App", "--grant-type", "password"},
-			want: `grant_type: "password" is not supported`,
+			want: `grant_types: "password" is not supported`,
 		},
 		{
 			name: "refresh_token without authorization_code",
 			args: []string{"--name", "App", "--grant-type", "refresh_token", "--grant-type", "client_credentials"},
-			want: "grant_type: refresh_token needs authorization_code",
+			want: "grant_types: refresh_token needs authorization_code",
 		},
 		{
 			name: "a public client with client_credentials",
 			args: []string{"--name", "App", "--public", "--grant-type", "client_credentials"},
-			want: "grant_type: a public client cannot use client_credentials",
+			want: "grant_types: client_credentials needs a client that authenticates",
 		},
 		{
 			name: "a missing name",
 			args: []string{"--redirect-uri", "https://app.example.com/cb"},
-			want: "name: required",
+			want: "client_name: enter your app's name",
 		},
 		{
 			name: "a blank name",
 			args: []string{"--name", "  ", "--redirect-uri", "https://app.example.com/cb"},
-			want: "name: required",
+			want: "client_name: enter your app's name",
 		},
 	}
 	forEachBackend(t, func(t *testing.T, db database) {
@@ -572,7 +572,7 @@ func TestClientsCreateRejectsBadInput(t *testing.T) {
 			r := db.run(t, "clients", "create", "--public", "--grant-type", "client_credentials", "--scope", "admin",
 				"--redirect-uri", "https://app.example.com/cb#x")
 			wantCode(t, r, 2)
-			wantContains(t, "stderr", r.stderr, "name: required", "grant_type: a public client", `scope: "admin"`, "must not have a fragment")
+			wantContains(t, "stderr", r.stderr, "client_name: enter your app's name", "grant_types: client_credentials needs a client that authenticates", `scope: "admin"`, "must not have a fragment")
 		})
 		t.Run("no client was created", func(t *testing.T) {
 			if rows := listClients(t, db); len(rows) != 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -173,7 +174,7 @@ func (s *Server) Authenticate(r *http.Request) (*Caller, error) {
 	ctx := r.Context()
 	switch {
 	case strings.HasPrefix(token, storage.APIKeyPrefix):
-		if provider.CheckAPIKeyFormat(token) != nil {
+		if apikeys.CheckFormat(token) != nil {
 			return nil, invalidToken("The API key is malformed: sk_live_ is followed by 43 letters and digits.", nil)
 		}
 		return s.intro.check(ctx, token)

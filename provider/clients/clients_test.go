@@ -1,4 +1,4 @@
-package provider_test
+package clients_test
 
 import (
 	"errors"
@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -36,7 +37,7 @@ func TestValidateRedirectURI(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := provider.ValidateRedirectURI(tc.uri, tc.public)
+			err := clients.ValidateRedirectURI(tc.uri, tc.public)
 			if (err == nil) != tc.ok {
 				t.Fatalf("ValidateRedirectURI(%q, public=%v) = %v, want ok=%v", tc.uri, tc.public, err, tc.ok)
 			}
@@ -46,7 +47,7 @@ func TestValidateRedirectURI(t *testing.T) {
 
 func TestNewClient(t *testing.T) {
 	t.Parallel()
-	c, secret, err := provider.NewClient(provider.ClientSpec{Name: " Web App ", RedirectURIs: []string{"https://app.example.com/cb"}})
+	c, secret, err := clients.New(clients.Spec{Name: " Web App ", RedirectURIs: []string{"https://app.example.com/cb"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,29 +60,29 @@ func TestNewClient(t *testing.T) {
 	if strings.Join(c.GrantTypes, " ") != "authorization_code refresh_token" || strings.Join(c.ResponseTypes, " ") != "code" {
 		t.Errorf("defaults: grants %v, response types %v", c.GrantTypes, c.ResponseTypes)
 	}
-	pub, secret, err := provider.NewClient(provider.ClientSpec{Name: "Mobile", RedirectURIs: []string{"com.example.app:/cb"}, Public: true})
+	pub, secret, err := clients.New(clients.Spec{Name: "Mobile", RedirectURIs: []string{"com.example.app:/cb"}, Public: true})
 	if err != nil || secret != "" || pub.SecretDigest != nil || pub.TokenEndpointAuthMethod != "none" {
 		t.Fatalf("public client = %+v, secret %q, err %v", pub, secret, err)
 	}
 
 	tests := []struct {
 		name string
-		spec provider.ClientSpec
+		spec clients.Spec
 		want []string
 	}{
-		{"a missing name", provider.ClientSpec{RedirectURIs: []string{"https://a.example/cb"}}, []string{"name: required"}},
-		{"an unknown scope", provider.ClientSpec{Name: "A", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"admin"}}, []string{`scope: "admin"`}},
-		{"an unknown grant type", provider.ClientSpec{Name: "A", RedirectURIs: []string{"https://a.example/cb"}, GrantTypes: []string{"password"}}, []string{`grant_type: "password"`}},
-		{"refresh without code", provider.ClientSpec{Name: "A", GrantTypes: []string{"refresh_token"}}, []string{"refresh_token needs authorization_code"}},
-		{"a public client with client credentials", provider.ClientSpec{Name: "A", Public: true, GrantTypes: []string{"client_credentials"}}, []string{"public client cannot use client_credentials"}},
-		{"code without a redirect", provider.ClientSpec{Name: "A"}, []string{"redirect_uri: at least one"}},
-		{"a bad post-logout redirect", provider.ClientSpec{Name: "A", RedirectURIs: []string{"https://a.example/cb"}, PostLogoutRedirectURIs: []string{"http://a.example/bye"}}, []string{"post_logout_redirect_uri:"}},
-		{"several problems at once", provider.ClientSpec{RedirectURIs: []string{"http://evil.example/cb"}, Scopes: []string{"root"}}, []string{"name:", "scope:", "redirect_uri:"}},
+		{"a missing name", clients.Spec{RedirectURIs: []string{"https://a.example/cb"}}, []string{"client_name: enter your app's name"}},
+		{"an unknown scope", clients.Spec{Name: "A", RedirectURIs: []string{"https://a.example/cb"}, Scopes: []string{"admin"}}, []string{`scope: "admin"`}},
+		{"an unknown grant type", clients.Spec{Name: "A", RedirectURIs: []string{"https://a.example/cb"}, GrantTypes: []string{"password"}}, []string{`grant_types: "password"`}},
+		{"refresh without code", clients.Spec{Name: "A", GrantTypes: []string{"refresh_token"}}, []string{"refresh_token needs authorization_code"}},
+		{"a public client with client credentials", clients.Spec{Name: "A", Public: true, GrantTypes: []string{"client_credentials"}}, []string{"grant_types: client_credentials needs a client that authenticates"}},
+		{"code without a redirect", clients.Spec{Name: "A"}, []string{"redirect_uris: at least one"}},
+		{"a bad post-logout redirect", clients.Spec{Name: "A", RedirectURIs: []string{"https://a.example/cb"}, PostLogoutRedirectURIs: []string{"http://a.example/bye"}}, []string{"post_logout_redirect_uris:"}},
+		{"several problems at once", clients.Spec{RedirectURIs: []string{"http://evil.example/cb"}, Scopes: []string{"root"}}, []string{"client_name:", "scope:", "redirect_uris:"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := provider.NewClient(tc.spec)
+			_, _, err := clients.New(tc.spec)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -96,28 +97,28 @@ func TestNewClient(t *testing.T) {
 
 func TestApplyRegistrationFindsEveryProblemAndAnswersTheFirst(t *testing.T) {
 	t.Parallel()
-	reg := &provider.Registration{
+	reg := &clients.Registration{
 		RedirectURIs: []string{"http://app.example.com/cb", "https://app.example.com/#frag"},
 		LogoURI:      "ftp://app.example.com/logo.png",
 		Scope:        "openid admin:all nope",
 		GrantTypes:   []string{"password"},
 	}
 	c := &storage.Client{ID: "cl_1"}
-	err := provider.ApplyRegistration(reg, c)
-	var all provider.RegistrationErrors
+	err := clients.Apply(reg, c, clients.Options{})
+	var all fields.Errors
 	if !errors.As(err, &all) {
 		t.Fatalf("error %v is not RegistrationErrors", err)
 	}
-	var fields []string
+	var names []string
 	for _, e := range all {
-		fields = append(fields, e.Field)
+		names = append(names, e.Field)
 	}
 	// In the order checked, one per field however many of its values fail.
-	if want := []string{"grant_types", "redirect_uris", "scope", "logo_uri"}; !slices.Equal(fields, want) {
-		t.Fatalf("problems of %v, want %v: %v", fields, want, all)
+	if want := []string{"grant_types", "redirect_uris", "scope", "logo_uri"}; !slices.Equal(names, want) {
+		t.Fatalf("problems of %v, want %v: %v", names, want, all)
 	}
-	var first *provider.RegistrationError
-	if !errors.As(err, &first) || first != all[0] || first.Code != provider.ErrCodeInvalidClientMetadata {
+	var first fields.Error
+	if !errors.As(err, &first) || first != all[0] || first.Code != clients.ErrCodeInvalidClientMetadata {
 		t.Fatalf("errors.As finds %v, want the first problem %v", first, all[0])
 	}
 	if c.Name != "" || c.RedirectURIs != nil {

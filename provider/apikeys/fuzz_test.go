@@ -1,4 +1,4 @@
-package provider_test
+package apikeys_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -19,21 +19,21 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 // a well-formed key built from any input, and one NewAPIKey makes, is
 // accepted.
 func FuzzAPIKeyFormat(f *testing.F) {
-	_, issued, err := provider.NewAPIKey(provider.APIKeySpec{OrgID: "org_fuzz", UserID: "usr_fuzz",
+	_, issued, err := apikeys.New(apikeys.Spec{OrgID: "org_fuzz", UserID: "usr_fuzz",
 		Role: storage.RoleOwner, Name: "fuzz", Scopes: []string{"read"}}, time.Now())
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := provider.CheckAPIKeyFormat(issued); err != nil {
+	if err := apikeys.CheckFormat(issued); err != nil {
 		f.Fatalf("a key NewAPIKey made is refused: %v", err)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
-		err := provider.CheckAPIKeyFormat(key)
+		err := apikeys.CheckFormat(key)
 		if want := wellFormedAPIKey.MatchString(key); (err == nil) != want {
 			t.Fatalf("CheckAPIKeyFormat(%q) = %v, want accepted: %t", key, err, want)
 		}
-		if err != nil && !errors.Is(err, provider.ErrMalformedAPIKey) {
-			t.Fatalf("CheckAPIKeyFormat(%q) = %v, want %v", key, err, provider.ErrMalformedAPIKey)
+		if err != nil && !errors.Is(err, apikeys.ErrMalformed) {
+			t.Fatalf("CheckAPIKeyFormat(%q) = %v, want %v", key, err, apikeys.ErrMalformed)
 		}
 		// The same input spelled in base62 is a well-formed key.
 		random := make([]byte, 43)
@@ -44,7 +44,7 @@ func FuzzAPIKeyFormat(f *testing.F) {
 				random[i] = base62[i%len(base62)]
 			}
 		}
-		if formed := storage.APIKeyPrefix + string(random); provider.CheckAPIKeyFormat(formed) != nil {
+		if formed := storage.APIKeyPrefix + string(random); apikeys.CheckFormat(formed) != nil {
 			t.Fatalf("the well-formed key %q is refused", formed)
 		}
 	})

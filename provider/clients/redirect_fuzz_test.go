@@ -1,4 +1,4 @@
-package provider_test
+package clients_test
 
 import (
 	"net/netip"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 )
 
 // FuzzRedirectURIRules: an accepted redirect URI is absolute, has no
@@ -16,7 +16,7 @@ import (
 // a public client may too.
 func FuzzRedirectURIRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string, public bool) {
-		err := provider.ValidateRedirectURI(raw, public)
+		err := clients.ValidateRedirectURI(raw, public)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatalf("ValidateRedirectURI(%q, %t) refused it without a reason", raw, public)
@@ -27,7 +27,7 @@ func FuzzRedirectURIRules(f *testing.F) {
 			t.Fatalf("ValidateRedirectURI(%q, %t) accepted it, but %s", raw, public, why)
 		}
 		if !public {
-			if err := provider.ValidateRedirectURI(raw, true); err != nil {
+			if err := clients.ValidateRedirectURI(raw, true); err != nil {
 				t.Fatalf("%q is accepted for a confidential client but not for a public one: %v", raw, err)
 			}
 		}

@@ -1,4 +1,4 @@
-package provider
+package clients
 
 import (
 	"encoding/json"
@@ -10,49 +10,14 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 
+	"github.com/ajrly/ajrly-auth/provider/fields"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// RegistrationError is an RFC 7591 §3.2.2 error: invalid_redirect_uri or
-// invalid_client_metadata, with a description that names the field.
-type RegistrationError struct {
-	Code string
-	// Field is the metadata member it is about ("" for the whole body).
-	Field       string
-	Description string
-}
-
-func (e *RegistrationError) Error() string { return e.Code + ": " + e.Description }
-
-// RegistrationErrors are all the problems of a registration, in the
-// order they were found, at most one per field. As an error it is the
-// first: an RFC 7591 answer carries one (errors.As finds it), while a
-// form can show each next to its field.
-type RegistrationErrors []*RegistrationError
-
-func (e RegistrationErrors) Error() string { return e[0].Error() }
-
-// Unwrap returns every problem, so that errors.As finds the first.
-func (e RegistrationErrors) Unwrap() []error {
-	out := make([]error, len(e))
-	for i, p := range e {
-		out[i] = p
-	}
-	return out
-}
-
-// add records a problem of field unless the field has one already.
-func (p *RegistrationErrors) add(code, field, format string, args ...any) {
-	for _, e := range *p {
-		if e.Field == field {
-			return
-		}
-	}
-	*p = append(*p, &RegistrationError{Code: code, Field: field, Description: fmt.Sprintf(format, args...)})
-}
-
-func (p *RegistrationErrors) metadata(field, format string, args ...any) {
-	p.add(ErrCodeInvalidClientMetadata, field, format, args...)
+// metadata records an invalid_client_metadata problem of field.
+func metadata(bad *fields.Errors, field, format string, args ...any) {
+	bad.AddCode(ErrCodeInvalidClientMetadata, field, format, args...)
 }
 
 // RFC 7591 §3.2.2 error codes.
@@ -61,8 +26,8 @@ const (
 	ErrCodeInvalidClientMetadata = "invalid_client_metadata"
 )
 
-func badMetadata(format string, args ...any) *RegistrationError {
-	return &RegistrationError{Code: ErrCodeInvalidClientMetadata, Description: fmt.Sprintf(format, args...)}
+func badMetadata(format string, args ...any) error {
+	return fields.Errors{{Code: ErrCodeInvalidClientMetadata, Message: fmt.Sprintf(format, args...)}}
 }
 
 // Token endpoint authentication methods (RFC 7591 §2).
@@ -110,9 +75,9 @@ type Registration struct {
 // Algorithms clients may choose for what the server signs for them, and
 // for the request objects they send.
 var (
-	IDTokenAlgorithms       = []string{AlgRS256, AlgES256}
-	UserinfoAlgorithms      = []string{AlgRS256, AlgES256}
-	RequestObjectAlgorithms = []string{"none", AlgRS256, AlgES256}
+	IDTokenAlgorithms       = []string{string(jose.RS256), string(jose.ES256)}
+	UserinfoAlgorithms      = []string{string(jose.RS256), string(jose.ES256)}
+	RequestObjectAlgorithms = []string{"none", string(jose.RS256), string(jose.ES256)}
 )
 
 // registrationFields are the members Registration reads itself.
@@ -127,12 +92,12 @@ var registrationFields = []string{"redirect_uris", "token_endpoint_auth_method",
 var readOnlyFields = []string{"client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at",
 	"registration_access_token", "registration_client_uri"}
 
-// ParseRegistration decodes a registration request body; a member of the
+// Parse decodes a registration request body; a member of the
 // wrong type is invalid_client_metadata naming it, and so is a body over
 // MaxRegistrationBytes. Unknown members are kept in Extra, at most
 // MaxExtraMembers of them in name order while their JSON stays within
 // MaxExtraBytes; the rest are ignored, as RFC 7591 §2 allows.
-func ParseRegistration(body []byte) (*Registration, error) {
+func Parse(body []byte) (*Registration, error) {
 	if len(body) > MaxRegistrationBytes {
 		return nil, badMetadata("the client metadata is larger than %d KiB", MaxRegistrationBytes>>10)
 	}
@@ -182,8 +147,8 @@ func ParseRegistration(body []byte) (*Registration, error) {
 // checkListLengths refuses lists longer than real clients need, before
 // anything else looks at them (finding 7 of the December 2026 audit: 40k
 // scope names cost seconds of CPU).
-func checkListLengths(reg *Registration) RegistrationErrors {
-	var bad RegistrationErrors
+func checkListLengths(reg *Registration) fields.Errors {
+	var bad fields.Errors
 	for _, l := range []struct {
 		field  string
 		n, max int
@@ -202,45 +167,51 @@ func checkListLengths(reg *Registration) RegistrationErrors {
 		if l.field == "redirect_uris" {
 			code = ErrCodeInvalidRedirectURI
 		}
-		bad.add(code, l.field, "%s: at most %d are allowed", l.field, l.max)
+		bad.AddCode(code, l.field, "at most %d are allowed", l.max)
 	}
 	scopes := 0
 	for range strings.FieldsSeq(reg.Scope) {
 		if scopes++; scopes > MaxScopes {
-			bad.metadata("scope", "scope: at most %d scopes are allowed", MaxScopes)
+			metadata(&bad, "scope", "at most %d scopes are allowed", MaxScopes)
 			break
 		}
 	}
 	return bad
 }
 
-// ApplyRegistration validates reg and sets the client's fields from it, on
+// Apply validates reg and sets the client's fields from it, on
 // registration and on a full update alike (RFC 7592 §2.2). It fills the
 // defaults of RFC 7591 §2: client_secret_basic, the authorization code
 // grant and the code response type. It finds every problem, one per
-// field, and returns them as RegistrationErrors (the first is the one an
+// field, and returns them as fields.Errors (the first is the one an
 // RFC 7591 answer carries); c is changed only when there is none. A list
 // over its cap (MaxRedirectURIs, MaxScopes and the others) is refused
 // before anything else is looked at, with only those problems.
-func ApplyRegistration(reg *Registration, c *storage.Client) error {
+func Apply(reg *Registration, c *storage.Client, opts Options) error {
 	if bad := checkListLengths(reg); len(bad) > 0 {
 		return bad
 	}
-	var bad RegistrationErrors
+	var bad fields.Errors
+	if opts.RequireName && strings.TrimSpace(storage.StripBidiControls(reg.ClientName)) == "" {
+		metadata(&bad, "client_name", "enter your app's name, as people will see it when they sign in")
+	}
+	if opts.RequireScope && len(strings.Fields(reg.Scope)) == 0 {
+		metadata(&bad, "scope", "choose at least one scope")
+	}
 	method := reg.TokenEndpointAuthMethod
 	if method == "" {
 		method = AuthSecretBasic
 	}
 	if !slices.Contains([]string{AuthSecretBasic, AuthSecretPost, AuthNone, AuthPrivateKeyJWT}, method) {
-		bad.metadata("token_endpoint_auth_method", "token_endpoint_auth_method %q is not supported (use client_secret_basic, client_secret_post, none or private_key_jwt)", method)
+		metadata(&bad, "token_endpoint_auth_method", "%q is not supported (use client_secret_basic, client_secret_post, none or private_key_jwt)", method)
 	}
 	grants := dedupe(reg.GrantTypes)
 	if len(grants) == 0 {
 		grants = []string{GrantAuthorizationCode}
 	}
 	for _, g := range grants {
-		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTypeTokenExchange}, g) {
-			bad.metadata("grant_types", "grant_types: %q is not supported (use authorization_code, refresh_token, client_credentials or %s)", g, GrantTypeTokenExchange)
+		if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTokenExchange}, g) {
+			metadata(&bad, "grant_types", "%q is not supported (use authorization_code, refresh_token, client_credentials or %s)", g, GrantTokenExchange)
 			break
 		}
 	}
@@ -250,52 +221,52 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 	}
 	for _, r := range responses {
 		if r != "code" {
-			bad.metadata("response_types", "response_types: %q is not supported; only code is offered", r)
+			metadata(&bad, "response_types", "%q is not supported; only code is offered", r)
 			break
 		}
 	}
 	switch {
 	case slices.Contains(responses, "code") && !slices.Contains(grants, GrantAuthorizationCode):
-		bad.metadata("response_types", "response_types has code, so grant_types must include authorization_code")
+		metadata(&bad, "response_types", "code needs authorization_code among the grant_types")
 	case slices.Contains(grants, GrantAuthorizationCode) && !slices.Contains(responses, "code"):
-		bad.metadata("grant_types", "grant_types has authorization_code, so response_types must include code")
+		metadata(&bad, "grant_types", "authorization_code needs code among the response_types")
 	case slices.Contains(grants, GrantRefreshToken) && !slices.Contains(grants, GrantAuthorizationCode):
-		bad.metadata("grant_types", "grant_types: refresh_token needs authorization_code")
+		metadata(&bad, "grant_types", "refresh_token needs authorization_code")
 	case method == AuthNone && slices.Contains(grants, GrantClientCredentials):
-		bad.metadata("grant_types", "grant_types: client_credentials needs a client that authenticates (token_endpoint_auth_method is none)")
+		metadata(&bad, "grant_types", "client_credentials needs a client that authenticates (token_endpoint_auth_method is none)")
 	}
 
 	public := method == AuthNone
 	native := reg.ApplicationType == "native"
 	if reg.ApplicationType != "" && reg.ApplicationType != "web" && !native {
-		bad.metadata("application_type", "application_type must be web or native, got %q", reg.ApplicationType)
+		metadata(&bad, "application_type", "must be web or native, got %q", reg.ApplicationType)
 	}
 	redirects := dedupe(reg.RedirectURIs)
 	if slices.Contains(grants, GrantAuthorizationCode) && len(redirects) == 0 {
-		bad.add(ErrCodeInvalidRedirectURI, "redirect_uris", "redirect_uris: at least one is required for the authorization code grant")
+		bad.AddCode(ErrCodeInvalidRedirectURI, "redirect_uris", "at least one is required for the authorization code grant")
 	}
 	for _, u := range redirects {
 		if err := ValidateRedirectURI(u, public || native); err != nil {
-			bad.add(ErrCodeInvalidRedirectURI, "redirect_uris", "redirect_uris: %v", err)
+			bad.AddCode(ErrCodeInvalidRedirectURI, "redirect_uris", "%v", err)
 			break
 		}
 	}
 	logouts := dedupe(reg.PostLogoutRedirectURIs)
 	for _, u := range logouts {
 		if err := ValidateRedirectURI(u, public || native); err != nil {
-			bad.metadata("post_logout_redirect_uris", "post_logout_redirect_uris: %v", err)
+			metadata(&bad, "post_logout_redirect_uris", "%v", err)
 			break
 		}
 	}
 
 	scopes := strings.Fields(reg.Scope)
 	if len(scopes) == 0 {
-		scopes = DefaultClientScopes
+		scopes = DefaultScopes
 	}
 	scopes = dedupe(scopes)
 	for _, s := range scopes {
-		if !slices.Contains(ScopeNames(), s) {
-			bad.metadata("scope", "scope: %q is not supported (supported: %s)", s, strings.Join(ScopeNames(), " "))
+		if !slices.Contains(tenancy.Names(), s) {
+			metadata(&bad, "scope", "%q is not supported (supported: %s)", s, strings.Join(tenancy.Names(), " "))
 			break
 		}
 	}
@@ -303,28 +274,28 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 	for _, f := range []struct{ field, url string }{{"client_uri", reg.ClientURI}, {"logo_uri", reg.LogoURI},
 		{"tos_uri", reg.TOSURI}, {"policy_uri", reg.PolicyURI}, {"jwks_uri", reg.JWKSURI}} {
 		if err := validateWebURL(f.url); err != nil {
-			bad.metadata(f.field, "%s: %v", f.field, err)
+			metadata(&bad, f.field, "%v", err)
 		}
 	}
 	for _, u := range reg.RequestURIs {
 		if err := validateWebURL(u); err != nil || u == "" {
-			bad.metadata("request_uris", "request_uris: %q is not an https URL", u)
+			metadata(&bad, "request_uris", "%q is not an https URL", u)
 			break
 		}
 	}
 	for _, contact := range reg.Contacts {
 		if strings.TrimSpace(contact) == "" || len(contact) > 254 {
-			bad.metadata("contacts", "contacts: each contact must be a non-empty address")
+			metadata(&bad, "contacts", "each contact must be a non-empty address")
 			break
 		}
 	}
 	// Pairwise subject identifiers are not offered: every client sees the
 	// same sub for a person (discovery says subject_types_supported public).
 	if reg.SubjectType != "" && reg.SubjectType != "public" {
-		bad.metadata("subject_type", "subject_type %q is not supported; only public subject identifiers are offered", reg.SubjectType)
+		metadata(&bad, "subject_type", "%q is not supported; only public subject identifiers are offered", reg.SubjectType)
 	}
 	if reg.SectorIdentifierURI != "" {
-		bad.metadata("sector_identifier_uri", "sector_identifier_uri is only for pairwise subject identifiers, which are not offered")
+		metadata(&bad, "sector_identifier_uri", "is only for pairwise subject identifiers, which are not offered")
 	}
 	for _, check := range []struct {
 		field, alg string
@@ -335,30 +306,30 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 		{"request_object_signing_alg", reg.RequestObjectSigningAlg, RequestObjectAlgorithms},
 	} {
 		if check.alg != "" && !slices.Contains(check.allowed, check.alg) {
-			bad.metadata(check.field, "%s %q is not supported (use %s)", check.field, check.alg, strings.Join(check.allowed, ", "))
+			metadata(&bad, check.field, "%q is not supported (use %s)", check.alg, strings.Join(check.allowed, ", "))
 		}
 	}
 	// The name is shown on the consent page: no bidirectional controls,
 	// which can make it read as another app's (audit finding 21).
 	name := strings.TrimSpace(storage.StripBidiControls(reg.ClientName))
 	if len([]rune(name)) > 100 {
-		bad.metadata("client_name", "client_name: at most 100 characters")
+		metadata(&bad, "client_name", "at most 100 characters")
 	}
 
 	jwks := checkJWKS(reg, &bad)
 	alg := reg.TokenEndpointAuthSigningAlg
 	if method == AuthPrivateKeyJWT {
 		if jwks == "" && reg.JWKSURI == "" {
-			bad.metadata("token_endpoint_auth_method", "token_endpoint_auth_method private_key_jwt needs jwks or jwks_uri")
+			metadata(&bad, "token_endpoint_auth_method", "private_key_jwt needs jwks or jwks_uri")
 		}
 		if alg == "" {
 			alg = "RS256"
 		}
 		if !slices.Contains(AssertionAlgorithms, alg) {
-			bad.metadata("token_endpoint_auth_signing_alg", "token_endpoint_auth_signing_alg %q is not supported (use %s)", alg, strings.Join(AssertionAlgorithms, " or "))
+			metadata(&bad, "token_endpoint_auth_signing_alg", "%q is not supported (use %s)", alg, strings.Join(AssertionAlgorithms, " or "))
 		}
 	} else if alg != "" {
-		bad.metadata("token_endpoint_auth_signing_alg", "token_endpoint_auth_signing_alg is only for private_key_jwt")
+		metadata(&bad, "token_endpoint_auth_signing_alg", "is only for private_key_jwt")
 	}
 	if len(bad) > 0 {
 		return bad
@@ -383,7 +354,7 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 	c.TokenEndpointAuthSigningAlg = alg
 	c.JWKSURI = reg.JWKSURI
 	if err := c.SetJWKS(jwks); err != nil {
-		return RegistrationErrors{{Code: ErrCodeInvalidClientMetadata, Field: "jwks", Description: "jwks: " + err.Error()}}
+		return fields.Errors{{Code: ErrCodeInvalidClientMetadata, Field: "jwks", Message: err.Error()}}
 	}
 	c.PostLogoutRedirectURIs = logouts
 	if c.AccessTokenFormat == "" {
@@ -402,33 +373,33 @@ func ApplyRegistration(reg *Registration, c *storage.Client) error {
 
 // checkJWKS checks the jwks member and returns it ("" when there is
 // none or it is refused).
-func checkJWKS(reg *Registration, bad *RegistrationErrors) string {
+func checkJWKS(reg *Registration, bad *fields.Errors) string {
 	if len(reg.JWKS) == 0 {
 		return ""
 	}
 	if reg.JWKSURI != "" {
-		bad.metadata("jwks", "jwks and jwks_uri cannot both be sent (RFC 7591 §2)")
+		metadata(bad, "jwks", "cannot be sent with jwks_uri (RFC 7591 §2)")
 		return ""
 	}
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(reg.JWKS, &set); err != nil || len(set.Keys) == 0 {
-		bad.metadata("jwks", "jwks: must be a JSON Web Key Set with at least one key")
+		metadata(bad, "jwks", "must be a JSON Web Key Set with at least one key")
 		return ""
 	}
 	signs := false
 	for _, k := range set.Keys {
 		if !k.IsPublic() || !k.Valid() {
-			bad.metadata("jwks", "jwks: every key must be a valid public key (key %q is not)", k.KeyID)
+			metadata(bad, "jwks", "every key must be a valid public key (key %q is not)", k.KeyID)
 			return ""
 		}
 		if !StrongKey(k.Key) {
-			bad.metadata("jwks", "jwks: RSA keys must have at least 2048 bits and EC keys must use P-256")
+			metadata(bad, "jwks", "RSA keys must have at least 2048 bits and EC keys must use P-256")
 			return ""
 		}
 		signs = signs || k.Use == "" || k.Use == "sig"
 	}
 	if !signs {
-		bad.metadata("jwks", `jwks: no key is for signatures (each has a "use" other than "sig")`)
+		metadata(bad, "jwks", `no key is for signatures (each has a "use" other than "sig")`)
 		return ""
 	}
 	return string(reg.JWKS)
@@ -444,16 +415,16 @@ func validateWebURL(raw string) error {
 	if err != nil || !u.IsAbs() || u.Hostname() == "" {
 		return fmt.Errorf("%q is not an absolute URL", raw)
 	}
-	if u.Scheme == "https" || (u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme == "https" || (u.Scheme == "http" && IsLoopback(u.Hostname())) {
 		return nil
 	}
 	return fmt.Errorf("%q must use https", raw)
 }
 
-// RegistrationResponse is the client information response of RFC 7591
+// Response is the client information response of RFC 7591
 // §3.2.1 and RFC 7592 §3: the metadata as stored, with the client's id,
 // and the secret and registration access token when they were just made.
-func RegistrationResponse(c *storage.Client, secret, registrationToken, registrationURI string) map[string]any {
+func Response(c *storage.Client, secret, registrationToken, registrationURI string) map[string]any {
 	out := map[string]any{}
 	for k, v := range c.Metadata.Extra {
 		out[k] = v
@@ -517,15 +488,15 @@ func nonNil(l []string) []string {
 	return l
 }
 
-// RegistrationIdentity is what an update says about which client it is.
-type RegistrationIdentity struct {
+// Identity is what an update says about which client it is.
+type Identity struct {
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
 }
 
-// ParseRegistrationIdentity reads client_id and client_secret of an update.
-func ParseRegistrationIdentity(body []byte) (*RegistrationIdentity, error) {
-	var id RegistrationIdentity
+// ParseIdentity reads client_id and client_secret of an update.
+func ParseIdentity(body []byte) (*Identity, error) {
+	var id Identity
 	if err := json.Unmarshal(body, &id); err != nil {
 		return nil, badMetadata("client_id and client_secret must be strings")
 	}
