@@ -6,16 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
-	"github.com/ory/fosite/handler/openid"
-	"github.com/ory/fosite/token/jwt"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/authflow"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -69,49 +66,39 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := ar.GetRequestForm()
-	prompts := strings.Fields(form.Get("prompt"))
-	promptNone := has(prompts, "none")
-
-	needLogin := ls == nil || has(prompts, "login")
-	if ls != nil {
-		if maxAge, err := strconv.Atoi(form.Get("max_age")); err == nil && maxAge >= 0 &&
-			a.provider.Now().Sub(ls.AuthTime) > time.Duration(maxAge)*time.Second {
-			needLogin = true
-		}
+	subject, err := a.rt.requiredSubject(ctx, ar)
+	if errors.Is(err, provider.ErrNotIDToken) {
+		a.rt.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token this server issued."))
+		return
+	} else if err != nil {
+		a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
+		return
 	}
-	if hint := form.Get("id_token_hint"); hint != "" {
-		claims, err := a.provider.DecodeIDToken(ctx, hint)
-		if errors.Is(err, provider.ErrNotIDToken) {
-			a.rt.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("The id_token_hint is not an ID token this server issued."))
-			return
-		} else if err != nil {
-			a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
-			return
-		}
-		if sub, _ := claims["sub"].(string); user != nil && sub != user.ID {
-			needLogin = true // someone else is signed in: the app expects the hinted user
-		}
+	req := authflow.Request{Prompt: form.Get("prompt"), MaxAge: form.Get("max_age"), Subject: subject}
+	session := authflow.Session{}
+	if ls != nil && user != nil {
+		session = authflow.Session{UserID: user.ID, AuthTime: ls.AuthTime}
 	}
-	if want := claimsRequest(ar).SubjectValue(); want != "" && user != nil && want != user.ID {
-		needLogin = true // the claims parameter demands another person (OpenID Connect Core §5.5.1)
-	}
+	needLogin := authflow.NeedsLogin(req, session, a.provider.Now())
 	requestedAt := a.provider.Now().UTC().Truncate(time.Second)
+	var (
+		org   storage.MemberOrg
+		given bool
+	)
 	if !needLogin {
-		org, skip, err := a.rt.consentGiven(ctx, a.store, ar, user, ls)
-		if err != nil {
+		if org, given, err = a.rt.consentGiven(ctx, a.store, ar, user, ls); err != nil {
 			a.rt.authorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err))
 			return
 		}
-		if skip {
-			a.rt.finishAuthorization(w, r, ar, grant{user: user, org: org, authTime: ls.AuthTime, requestedAt: requestedAt})
-			return
-		}
 	}
-	if promptNone {
-		if needLogin {
-			a.rt.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("prompt=none was asked for, but the user must sign in."))
-			return
-		}
+	switch authflow.Decide(req, needLogin, given) {
+	case authflow.Answer:
+		a.rt.finishAuthorization(w, r, ar, grant{user: user, org: org, authTime: ls.AuthTime, requestedAt: requestedAt})
+		return
+	case authflow.LoginRequired:
+		a.rt.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("prompt=none was asked for, but the user must sign in."))
+		return
+	case authflow.ConsentRequired:
 		a.rt.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("prompt=none was asked for, but the user must consent."))
 		return
 	}
@@ -150,46 +137,35 @@ type consentLookup interface {
 	UserOrganizations(ctx context.Context, userID string) ([]storage.MemberOrg, error)
 }
 
-// consentGiven reports whether the person need not be asked (never when
-// the app sent prompt=consent), and the organization they act in: the app
-// is first-party (the operator's decision: they act in their session's
-// organization), or they ticked "remember this decision" for it, in an
-// organization they still belong to, for at least the scopes their role
-// there lets the app have now. A public client whose redirect URI another
-// app could claim (a custom scheme, a loopback port) always asks again
-// (RFC 8252 §8.6).
+// consentGiven gathers what deciding whether to ask for consent needs —
+// the person's organizations and remembered decisions, what the operator
+// says of the client — and decides with authflow.Consent. It returns the
+// organization the person acts in.
 func (rt *router) consentGiven(ctx context.Context, store consentLookup, ar fosite.AuthorizeRequester, user *storage.User, ls *storage.LoginSession) (storage.MemberOrg, bool, error) {
-	if has(strings.Fields(ar.GetRequestForm().Get("prompt")), "consent") {
-		return storage.MemberOrg{}, false, nil
+	req := authflow.Request{Prompt: ar.GetRequestForm().Get("prompt")}
+	if req.Prompted("consent") {
+		return storage.MemberOrg{}, false, nil // no need to look anything up
 	}
 	orgs, err := store.UserOrganizations(ctx, user.ID)
 	if err != nil {
 		return storage.MemberOrg{}, false, err
 	}
-	if c, ok := ar.GetClient().(*storage.Client); ok && rt.firstParty(c) {
-		org, err := tenancy.Choose(orgs, "", ls.OrgID)
-		return org, err == nil, nil // in no organization: the consent page says so
+	facts := authflow.ConsentFacts{
+		ClaimableRedirect: ar.GetClient().IsPublic() && ar.GetRedirectURI().Scheme != "https",
+		Scopes:            provider.ConsentScopes(ar),
+		Orgs:              orgs,
+		SessionOrg:        ls.OrgID,
 	}
-	if ar.GetClient().IsPublic() && ar.GetRedirectURI().Scheme != "https" {
-		return storage.MemberOrg{}, false, nil
+	if c, ok := ar.GetClient().(*storage.Client); ok {
+		facts.FirstParty = rt.firstParty(c)
 	}
-	consents, err := store.ConsentsFor(ctx, user.ID, ar.GetClient().GetID())
-	if err != nil {
-		return storage.MemberOrg{}, false, err
-	}
-	for _, c := range consents {
-		if !c.Remember || c.OrgID == "" {
-			continue
-		}
-		org, err := tenancy.Choose(orgs, c.OrgID, "")
-		if err != nil {
-			continue // no longer a member there
-		}
-		if granted, _ := tenancy.Grant(org.Role, provider.ConsentScopes(ar)); c.Covers(granted) {
-			return org, true, nil
+	if !facts.FirstParty && !facts.ClaimableRedirect {
+		if facts.Consents, err = store.ConsentsFor(ctx, user.ID, ar.GetClient().GetID()); err != nil {
+			return storage.MemberOrg{}, false, err
 		}
 	}
-	return storage.MemberOrg{}, false, nil
+	org, given := authflow.Consent(req, facts)
+	return org, given, nil
 }
 
 // firstParty reports whether c is one of the operator's own apps, which
@@ -197,15 +173,6 @@ func (rt *router) consentGiven(ctx context.Context, store consentLookup, ar fosi
 // listed in the configuration.
 func (rt *router) firstParty(c *storage.Client) bool {
 	return c.FirstParty || slices.Contains(rt.opts.FirstPartyClients, c.ID)
-}
-
-func has(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // authorizeError answers an authorization request that failed. When the
@@ -349,7 +316,7 @@ type grant struct {
 func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, g grant) {
 	ctx := r.Context()
 	p := rt.opts.Provider
-	if want := rt.requiredSubject(ctx, ar); want != "" && want != g.user.ID {
+	if want, err := rt.requiredSubject(ctx, ar); err != nil || want != "" && want != g.user.ID {
 		// OpenID Connect Core §3.1.2.1 and §5.5.1: never a code for
 		// someone else than the person the app asked for.
 		rt.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The app asked for a different person than the one who signed in."))
@@ -366,7 +333,8 @@ func (rt *router) finishAuthorization(w http.ResponseWriter, r *http.Request, ar
 	for _, a := range ar.GetRequestedAudience() {
 		ar.GrantAudience(a)
 	}
-	session := newSession(g, ar.GetGrantedScopes(), claimsRequest(ar), p.Issuer())
+	session := provider.NewAuthSession(provider.Authorization{User: g.user, OrgID: g.org.ID, AuthTime: g.authTime, RequestedAt: g.requestedAt},
+		ar.GetGrantedScopes(), claimsRequest(ar), p.Issuer())
 	resp, err := p.OAuth2().NewAuthorizeResponse(ctx, ar, session)
 	if err != nil {
 		rt.authorizeError(w, r, ar, err)
@@ -428,18 +396,22 @@ func (rt *router) parseAuthorizeForm(ctx context.Context, query string) (fosite.
 // requiredSubject returns the person an authorization request demands
 // ("" for anyone): the sub its claims parameter asks for with a value
 // (OpenID Connect Core §5.5.1), else the subject of its id_token_hint
-// (§3.1.2.1), which /authorize checked was an ID token of ours.
-func (rt *router) requiredSubject(ctx context.Context, ar fosite.AuthorizeRequester) string {
+// (§3.1.2.1). A hint that is not an ID token of ours is
+// provider.ErrNotIDToken.
+func (rt *router) requiredSubject(ctx context.Context, ar fosite.AuthorizeRequester) (string, error) {
 	if want := claimsRequest(ar).SubjectValue(); want != "" {
-		return want
+		return want, nil
 	}
-	if hint := ar.GetRequestForm().Get("id_token_hint"); hint != "" {
-		if claims, err := rt.opts.Provider.DecodeIDToken(ctx, hint); err == nil {
-			sub, _ := claims["sub"].(string)
-			return sub
-		}
+	hint := ar.GetRequestForm().Get("id_token_hint")
+	if hint == "" {
+		return "", nil
 	}
-	return ""
+	claims, err := rt.opts.Provider.DecodeIDToken(ctx, hint)
+	if err != nil {
+		return "", err
+	}
+	sub, _ := claims["sub"].(string)
+	return sub, nil
 }
 
 // claimsRequest returns the request's claims parameter; /authorize
@@ -450,28 +422,4 @@ func claimsRequest(ar fosite.AuthorizeRequester) *provider.ClaimsRequest {
 		return &provider.ClaimsRequest{}
 	}
 	return c
-}
-
-// newSession builds the fosite session of an authorization: the ID token's
-// claims (with the standard claims the scopes release, those the claims
-// parameter asked for in it, and the organization), the subject, and the
-// claims UserInfo must add. Introspection and UserInfo read the org claim
-// back from it.
-func newSession(g grant, scopes fosite.Arguments, claims *provider.ClaimsRequest, issuer string) *provider.Session {
-	extra := UserClaims(g.user, scopes, claims.IDTokenClaims()...)
-	delete(extra, "sub")
-	extra[provider.ClaimOrg] = g.org.ID
-	return &provider.Session{DefaultSession: openid.DefaultSession{
-		Subject:  g.user.ID,
-		Username: g.user.Email,
-		Claims: &jwt.IDTokenClaims{
-			Issuer:                          issuer,
-			Subject:                         g.user.ID,
-			AuthTime:                        g.authTime.UTC().Truncate(time.Second),
-			RequestedAt:                     g.requestedAt.UTC().Truncate(time.Second),
-			AuthenticationMethodsReferences: []string{"pwd"},
-			Extra:                           extra,
-		},
-		Headers: &jwt.Headers{},
-	}, UserinfoClaims: claims.UserinfoClaims(), GrantedAt: g.requestedAt.UTC()}
 }

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -378,14 +377,7 @@ func (o *OAuth) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, statusOf(err), "server_error", "The user could not be loaded.")
 		return
 	}
-	var named []string
-	if s, ok := ar.GetSession().(*provider.Session); ok {
-		named = s.UserinfoClaims
-	}
-	claims := UserClaims(user, ar.GetGrantedScopes(), named...)
-	if org := provider.SessionOrg(ar.GetSession()); org != "" {
-		claims[provider.ClaimOrg] = org
-	}
+	claims := provider.UserinfoClaims(user, ar.GetGrantedScopes(), ar.GetSession())
 	c, _ := ar.GetClient().(*storage.Client)
 	if c == nil || c.Metadata.UserinfoSignedResponseAlg == "" {
 		writeJSON(w, http.StatusOK, claims)
@@ -406,22 +398,10 @@ func (o *OAuth) userinfo(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, signed)
 }
 
-// UserClaims returns the standard claims of a user that the granted scopes
-// release (OpenID Connect Core §5.4), and those named (by the claims
-// parameter, §5.5, which the person consented to), always with sub.
+// UserClaims is provider.UserClaims.
+// TODO(issue 10): e2e/bench_test.go calls it; drop once it calls provider.UserClaims.
 func UserClaims(u *storage.User, scopes fosite.Arguments, named ...string) map[string]any {
-	claims := map[string]any{"sub": u.ID}
-	want := func(scope, claim string) bool { return scopes.Has(scope) || slices.Contains(named, claim) }
-	if want("profile", "name") && u.Name != "" {
-		claims["name"] = u.Name
-	}
-	if want("email", "email") {
-		claims["email"] = u.Email
-	}
-	if want("email", "email_verified") {
-		claims["email_verified"] = u.EmailVerified
-	}
-	return claims
+	return provider.UserClaims(u, scopes, named...)
 }
 
 // bearerChallenge answers a resource request with RFC 6750 §3's challenge.

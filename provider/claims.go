@@ -4,8 +4,13 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+
+	"github.com/ajrly/ajrly-auth/storage"
 )
 
 // ClaimsRequest is the claims request parameter of OpenID Connect Core
@@ -96,4 +101,70 @@ func (c *ClaimsRequest) UserinfoClaims() []string { return names(c.Userinfo) }
 // signs UserInfo answers for clients that registered an algorithm.
 func (p *Provider) SignJWT(alg string, claims map[string]any) (string, error) {
 	return p.signJWT(alg, "JWT", claims)
+}
+
+// UserClaims returns the standard claims of a person that the granted
+// scopes release (OpenID Connect Core §5.4), and those named (by the claims
+// parameter, §5.5, which the person consented to), always with sub.
+func UserClaims(u *storage.User, scopes fosite.Arguments, named ...string) map[string]any {
+	claims := map[string]any{"sub": u.ID}
+	want := func(scope, claim string) bool { return scopes.Has(scope) || slices.Contains(named, claim) }
+	if want("profile", "name") && u.Name != "" {
+		claims["name"] = u.Name
+	}
+	if want("email", "email") {
+		claims["email"] = u.Email
+	}
+	if want("email", "email_verified") {
+		claims["email_verified"] = u.EmailVerified
+	}
+	return claims
+}
+
+// Authorization is who allowed an authorization: the person, the
+// organization they act in, when they signed in and when the app asked.
+type Authorization struct {
+	User                  *storage.User
+	OrgID                 string
+	AuthTime, RequestedAt time.Time
+}
+
+// NewAuthSession builds the fosite session of an authorization: the ID
+// token's claims (the standard claims the granted scopes release, those
+// the claims parameter asked for in it, and the organization), the
+// subject, the claims UserInfo must add, and when the grant began.
+// Introspection and UserInfo read the org claim back from it.
+func NewAuthSession(a Authorization, scopes fosite.Arguments, claims *ClaimsRequest, issuer string) *Session {
+	extra := UserClaims(a.User, scopes, claims.IDTokenClaims()...)
+	delete(extra, "sub")
+	extra[ClaimOrg] = a.OrgID
+	return &Session{DefaultSession: openid.DefaultSession{
+		Subject:  a.User.ID,
+		Username: a.User.Email,
+		Claims: &jwt.IDTokenClaims{
+			Issuer:                          issuer,
+			Subject:                         a.User.ID,
+			AuthTime:                        a.AuthTime.UTC().Truncate(time.Second),
+			RequestedAt:                     a.RequestedAt.UTC().Truncate(time.Second),
+			AuthenticationMethodsReferences: []string{"pwd"},
+			Extra:                           extra,
+		},
+		Headers: &jwt.Headers{},
+	}, UserinfoClaims: claims.UserinfoClaims(), GrantedAt: a.RequestedAt.UTC()}
+}
+
+// UserinfoClaims are the UserInfo answer (OpenID Connect Core §5.3.2) for
+// the person u of a token granted scopes with session sess: the claims
+// the scopes release, those the claims parameter asked UserInfo for, and
+// the organization.
+func UserinfoClaims(u *storage.User, scopes fosite.Arguments, sess fosite.Session) map[string]any {
+	var named []string
+	if s, ok := sess.(*Session); ok {
+		named = s.UserinfoClaims
+	}
+	claims := UserClaims(u, scopes, named...)
+	if org := SessionOrg(sess); org != "" {
+		claims[ClaimOrg] = org
+	}
+	return claims
 }
