@@ -43,7 +43,7 @@ fmt-check:
 ## (testdata/fuzz). A failing input is written under the package's testdata/fuzz: commit it with the fix.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := \
-	./handlers:FuzzTokenJSONBody \
+	./handlers/oauth:FuzzTokenJSONBody \
 	./provider/clients:FuzzRedirectURIRules \
 	./provider/clients:FuzzRegistrationMetadata \
 	./provider:FuzzRequestObject \

@@ -22,6 +22,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/handlers/oauth"
+	"github.com/ajrly/ajrly-auth/handlers/signin"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
@@ -166,7 +168,7 @@ func TestAuthorizeFlowsAreRateLimitedPerAddress(t *testing.T) {
 		clock := storagetest.NewClock()
 		s := newServer(t, b, withClock(clock))
 		app := newWebApp(t, s, false)
-		for i := range handlers.FlowBurst {
+		for i := range signin.FlowBurst {
 			if p := s.newAgent(t).get(app.newAuthorization(t).url); p.url.Path != "/login" {
 				t.Fatalf("flow %d: status %d at %s, want the sign-in page", i+1, p.status, p.url)
 			}
@@ -176,8 +178,8 @@ func TestAuthorizeFlowsAreRateLimitedPerAddress(t *testing.T) {
 		if q.Get("error") != "temporarily_unavailable" || q.Get("state") != az.state {
 			t.Fatalf("one flow over the budget: redirect %v, want temporarily_unavailable with the state", q)
 		}
-		if rows, _ := flowRows(t, s); rows != handlers.FlowBurst {
-			t.Errorf("%d flows stored, want %d", rows, handlers.FlowBurst)
+		if rows, _ := flowRows(t, s); rows != signin.FlowBurst {
+			t.Errorf("%d flows stored, want %d", rows, signin.FlowBurst)
 		}
 		clock.Advance(time.Second)
 		if p := s.newAgent(t).get(app.newAuthorization(t).url); p.url.Path != "/login" {
@@ -366,7 +368,7 @@ func TestRegistrationIsRateLimitedPerAddress(t *testing.T) {
 			t.Parallel()
 			clock := storagetest.NewClock()
 			s := newServer(t, b, withRegistration(handlers.RegistrationOpen), withClock(clock))
-			for i := range handlers.OpenRegistrationBurst {
+			for i := range oauth.OpenRegistrationBurst {
 				s.register(t, meta)
 				if i%5 == 0 { // refused registrations cost no budget
 					if resp, out := s.registrationCall(t, http.MethodPost, "/register", "", refused); resp.StatusCode != http.StatusBadRequest {
@@ -384,7 +386,7 @@ func TestRegistrationIsRateLimitedPerAddress(t *testing.T) {
 			clock := storagetest.NewClock()
 			s := newServer(t, b, withRegistration(handlers.RegistrationToken), withClock(clock))
 			token := s.initialAccessToken(t)
-			for range handlers.TokenRegistrationBurst {
+			for range oauth.TokenRegistrationBurst {
 				s.registerWith(t, token, meta)
 			}
 			clock.Advance(wantLimited(t, s, token))

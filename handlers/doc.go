@@ -1,5 +1,16 @@
-// Package handlers serves Ajrly Auth over HTTP: the OAuth 2.0 and OpenID
-// Connect endpoints, discovery, the sign-in, consent and account pages, and
-// health checks, on a gorilla/mux router with request ids, structured
-// request logs, panic recovery and security headers.
+// Package handlers wires Ajrly Auth's HTTP surfaces into the two handlers
+// a server runs: the public one (the issuer's listener) and the operations
+// one (metrics and health, on its own listener).
+//
+// Each surface is its own package and never imports another:
+//
+//	handlers/web       the shared kit: request ids and the request-scoped
+//	                   logger, headers, CSRF middleware, cookies and
+//	                   sessions, rendering, errors
+//	handlers/oauth     the protocol endpoints (JSON)
+//	handlers/signin    /authorize, sign-in, sign-up, consent, sign-out
+//	handlers/settings  the account page and the /settings dashboards
+//	handlers/ops       health checks and metrics
+//
+// The rules all of them apply live in provider and its domain packages.
 package handlers

@@ -18,6 +18,14 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
+// How /register admits clients (RFC 7591 §3): anyone, with an initial
+// access token, or not at all.
+const (
+	RegistrationOpen  = "open"
+	RegistrationToken = "token"
+	RegistrationOff   = "off"
+)
+
 // DefaultScopes are the scopes a client gets when it asks for none.
 var DefaultScopes = []string{"openid", "profile", "email", "offline_access", "read", "write"}
 

@@ -1,0 +1,40 @@
+package settings
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// Home serves the signed-in person's account page: their organizations,
+// and signing out of every device.
+type Home struct {
+	*site
+	store orgLister
+}
+
+type homePage struct {
+	web.BasePage
+	Orgs []storage.MemberOrg
+}
+
+// Mount registers /.
+func (a *Home) Mount(r *mux.Router) {
+	r.HandleFunc("/", a.home).Methods(http.MethodGet, http.MethodHead)
+}
+
+func (a *Home) home(w http.ResponseWriter, r *http.Request) {
+	_, user, ok := a.kit.RequireUser(w, r, "/")
+	if !ok {
+		return
+	}
+	orgs, err := a.store.UserOrganizations(r.Context(), user.ID)
+	if err != nil {
+		a.kit.ServerErrorPage(w, r, "load organizations", err)
+		return
+	}
+	a.kit.Render(w, r, http.StatusOK, "home", homePage{BasePage: a.kit.Page(w, r, "Your account", user), Orgs: orgs})
+}

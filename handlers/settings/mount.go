@@ -1,0 +1,35 @@
+package settings
+
+import (
+	"github.com/gorilla/mux"
+
+	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// Options are what the settings pages need.
+type Options struct {
+	Kit      *web.Kit
+	Provider *provider.Provider
+	Store    *storage.Store
+	// RevealKey seals a new secret on its way to the page that shows it
+	// once (32 bytes, derived from the cookie key).
+	RevealKey []byte
+	// Usage, when set, is flushed before the API-key page reads usage.
+	Usage *storage.UsageCounter
+	// RegistrationMode is how /register admits clients: the developer
+	// page offers initial access tokens only in token mode.
+	RegistrationMode string
+}
+
+// Mount registers the settings surface on r, which the CSRF middleware
+// guards: the account page, connected apps, API keys and the developer
+// dashboard.
+func Mount(r *mux.Router, o Options) {
+	s := &site{kit: o.Kit}
+	(&Home{site: s, store: o.Store}).Mount(r)
+	(&Apps{site: s, store: o.Store}).Mount(r)
+	(&APIKeys{site: s, store: o.Store, now: o.Provider.Now, usage: o.Usage, revealKey: o.RevealKey}).Mount(r)
+	(&Developer{site: s, store: o.Store, now: o.Provider.Now, revealKey: o.RevealKey, mode: o.RegistrationMode}).Mount(r)
+}

@@ -1,0 +1,146 @@
+package settings
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// TestPagesRender renders every settings page with representative data and
+// compares it with its golden file; run `go test ./handlers/settings -update`
+// after changing a template, and review the diff.
+func TestPagesRender(t *testing.T) {
+	t.Parallel()
+	user := &storage.User{ID: "usr_1", Email: "alice@example.com", Name: "Alice <Admin>"}
+	base := func(title string, u *storage.User) web.BasePage {
+		return web.BasePage{Title: title, CSRF: "csrf-token", RequestID: "req-1", User: u}
+	}
+	pages := map[string]any{
+		"apps": appsPage{BasePage: base("Connected apps", user), Notice: "Access revoked: the app's tokens no longer work.",
+			Apps: []connectedApp{{ConnectedApp: storage.ConnectedApp{Consent: storage.Consent{ID: "cns_1", ClientID: "cl_1", Remember: true},
+				ClientName: "Example <App>", OrgName: "Acme"}, When: "1 December 2026",
+				Scopes: []tenancy.Scope{tenancy.Describe("openid"), tenancy.Describe("read")}}}},
+		"apikeys":   apiKeysGoldenPage(base("API keys", user), user),
+		"developer": developerGoldenPage(base("Developer", user), user),
+		"home": homePage{BasePage: base("Your account", user), Orgs: []storage.MemberOrg{
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}},
+	}
+	for name, data := range pages {
+		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })
+	}
+}
+
+// apiKeysGoldenPage is an owner's list of keys in every state, right after
+// rotating one: its new secret is shown once.
+func apiKeysGoldenPage(b web.BasePage, me *storage.User) apiKeysPage {
+	now := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
+	at := func(s string) *time.Time {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			panic(err)
+		}
+		return &t
+	}
+	days := usageWindow(now)
+	busy := map[string]int64{}
+	for i, d := range days {
+		if i%7 != 5 {
+			busy[storage.UsageDay(d)] = int64(40 + (i*37)%90)
+		}
+	}
+	busy[storage.UsageDay(now)] = 1234 // a busy day: the others scale to it
+	keys := []struct {
+		key     storage.APIKey
+		creator string
+		usage   map[string]int64
+	}{
+		{storage.APIKey{ID: "key_new", Name: "Production server", Prefix: "Zx9q", Last4: "f00d", Scopes: "projects:read projects:write",
+			UserID: me.ID, CreatedAt: now}, "you", nil},
+		{storage.APIKey{ID: "key_old", Name: "Production server", Prefix: "Ab3d", Last4: "9wXy", Scopes: "projects:read projects:write",
+			UserID: me.ID, CreatedAt: *at("2026-09-01T08:00:00Z"), LastUsedAt: at("2026-12-15T09:58:00Z"),
+			ExpiresAt: at("2026-12-16T10:00:00Z"), ReplacedBy: "key_new"}, "you", busy},
+		{storage.APIKey{ID: "key_ci", Name: "CI deploys", Prefix: "Qr7T", Last4: "00aB", Scopes: "read write",
+			UserID: "usr_2", CreatedAt: *at("2026-11-20T12:00:00Z"), ExpiresAt: at("2027-03-01T00:00:00Z"),
+			LastUsedAt: at("2026-12-14T22:10:00Z")}, "Bob", map[string]int64{storage.UsageDay(now.AddDate(0, 0, -1)): 1}},
+		{storage.APIKey{ID: "key_bill", Name: "Billing <App> export", Prefix: "Mm2k", Last4: "Lp0o", Scopes: "billing:read",
+			UserID: "usr_3", CreatedAt: *at("2026-01-05T12:00:00Z"), RevokedAt: at("2026-12-01T09:00:00Z")}, "carol@example.com", nil},
+		{storage.APIKey{ID: "key_trial", Name: "Trial integration", Prefix: "Tt1a", Last4: "zZ9Z", Scopes: "team:manage",
+			UserID: me.ID, CreatedAt: *at("2026-10-01T12:00:00Z"), ExpiresAt: at("2026-11-01T12:00:00Z")}, "you", nil},
+	}
+	p := apiKeysPage{
+		BasePage: b,
+		Org:      &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+		Orgs: []storage.MemberOrg{
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+			{Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}, Role: storage.RoleMember},
+		},
+		ManageAll: true,
+		NewKey: &oneTimeKey{Name: "Production server", Hint: "sk_live_Zx9q…f00d", Secret: "sk_live_Zx9qExampleExampleExampleExampleExamf00d",
+			OldKey: "The old key sk_live_Ab3d…9wXy keeps working until 16 Dec 2026 10:00 UTC."},
+		Form:     newKeyForm(storage.RoleOwner, nil, "never"),
+		Expiries: options(expiryChoices, "never"),
+		Graces:   options(graceChoices, "1h"),
+	}
+	for _, k := range keys {
+		row := newKeyRow(&k.key, now)
+		row.CreatedBy, row.CreatorEmail = k.creator, k.creator+"@example.com"
+		if k.key.UserID == me.ID {
+			row.CreatorEmail = me.Email
+		}
+		row.Usage = newUsageChart(days, k.usage)
+		p.Keys = append(p.Keys, row)
+	}
+	return p
+}
+
+// developerGoldenPage is an owner's developer dashboard, where first-party
+// apps are allowed, right after registering an app: its client id and
+// secret are shown once, and the organization has apps and initial access
+// tokens in every state.
+func changeable(r appRow) appRow { r.CanChange = true; return r }
+
+func developerGoldenPage(b web.BasePage, me *storage.User) developerPage {
+	now := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	web := storage.Client{ID: "cl_web", Name: "Acme <App> Dashboard", RedirectURIs: storage.Strings{"https://app.example.com/callback", "http://127.0.0.1/callback"},
+		PostLogoutRedirectURIs: storage.Strings{"https://app.example.com/bye"}, Scopes: storage.Strings{"openid", "profile", "read"},
+		TokenEndpointAuthMethod: clients.AuthSecretBasic, FirstParty: true, CreatedAt: now.AddDate(0, -2, 0),
+		Metadata: storage.ClientMetadata{LogoURI: "https://app.example.com/logo.png", ClientURI: "https://app.example.com",
+			PolicyURI: "https://app.example.com/privacy", TOSURI: "https://app.example.com/terms"},
+		RotatedSecrets: storage.RotatedSecrets{{Digest: "00", ExpiresAt: now.Add(time.Hour)}, {Digest: "11", ExpiresAt: now.Add(-time.Hour)}}}
+	spa := storage.Client{ID: "cl_spa", Name: "Acme mobile", RedirectURIs: storage.Strings{"com.acme.app:/callback"}, Public: true,
+		Scopes: storage.Strings{"openid", "offline_access"}, TokenEndpointAuthMethod: clients.AuthNone, RegistrationTokenDigest: "ab", CreatedAt: now}
+	form := appForm{Name: "New <App>", RedirectURIs: "http://app.example.com/cb", Type: appConfidential, Scopes: scopeChoices(defaultAppScopes),
+		Errors: map[string][]string{"redirect_uris": {`"http://app.example.com/cb" uses http on a host that is not loopback.`}}}
+	tokens := []storage.InitialAccessToken{
+		{ID: "iat_active", CreatedBy: me.ID, CreatedAt: now.Add(-time.Hour), ExpiresAt: at(24 * time.Hour)},
+		{ID: "iat_forever", CreatedBy: "usr_2", CreatedAt: now.Add(-48 * time.Hour)},
+		{ID: "iat_expired", CreatedBy: me.ID, CreatedAt: now.AddDate(0, -1, 0), ExpiresAt: at(-time.Hour)},
+		{ID: "iat_revoked", CreatedBy: me.ID, CreatedAt: now.AddDate(0, -1, 0), RevokedAt: at(-24 * time.Hour)},
+	}
+	p := developerPage{
+		BasePage: b,
+		Org:      &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+		Orgs: []storage.MemberOrg{
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+			{Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}, Role: storage.RoleMember},
+		},
+		CanManage:        true,
+		Apps:             []appRow{changeable(newAppRow(&web, now, true)), changeable(newAppRow(&spa, now, false))},
+		Shown:            &shownSecret{Kind: "app", Name: "Acme <App> Dashboard", ClientID: "cl_web", Secret: "Zx9qExampleExampleExampleExampleExampleExa"},
+		Form:             form,
+		Graces:           options(secretGraceChoices, "1h"),
+		TokenExpiries:    options(tokenExpiryChoices, "never"),
+		RegistrationMode: clients.RegistrationToken,
+		RegisterURL:      "https://auth.example.com/register",
+	}
+	for _, t := range tokens {
+		p.Tokens = append(p.Tokens, newTokenRow(&t, me, now))
+	}
+	return p
+}

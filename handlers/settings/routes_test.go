@@ -1,0 +1,71 @@
+package settings
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/provider/clients"
+)
+
+// TestRoutes is the settings surface's route table. Signed out, a page
+// sends the browser to sign in; signed in, it answers HTML, and an unknown
+// key or app is the readable "not found" page; every form posted without
+// its CSRF token is refused by the middleware (403), signed in or not,
+// and with it reaches its handler: an empty form is a 400 page naming
+// the problems, an unknown key, app, token, consent or organization 404.
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	env := webtest.New(t)
+	Mount(env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store, RevealKey: make([]byte, 32),
+		RegistrationMode: clients.RegistrationToken})
+	const html = "text/html"
+	noForm := url.Values{}
+	get := func(path string, status int) webtest.Route {
+		return webtest.Route{Method: http.MethodGet, Path: path, SignedIn: true, Status: status, ContentType: html}
+	}
+	// post is a form posted without its token, refused by the CSRF
+	// middleware, then with it, answered by the route's handler.
+	post := func(path string, status int) []webtest.Route {
+		return []webtest.Route{
+			{Method: http.MethodPost, Path: path, SignedIn: true, Form: noForm, Status: http.StatusForbidden, ContentType: html},
+			{Method: http.MethodPost, Path: path, SignedIn: true, Form: noForm, CSRF: true, Status: status, ContentType: html},
+		}
+	}
+	var routes []webtest.Route
+	add := func(rows ...any) {
+		for _, r := range rows {
+			switch r := r.(type) {
+			case webtest.Route:
+				routes = append(routes, r)
+			case []webtest.Route:
+				routes = append(routes, r...)
+			}
+		}
+	}
+	add(
+		webtest.Route{Method: http.MethodGet, Path: "/", Status: http.StatusSeeOther, ContentType: html},
+		get("/", http.StatusOK),
+		get("/settings/apps", http.StatusOK),
+		post("/settings/apps/revoke", http.StatusNotFound),
+		get("/settings/api-keys", http.StatusOK),
+		post("/settings/api-keys", http.StatusBadRequest),
+		post("/settings/api-keys/org", http.StatusNotFound),
+		post("/settings/api-keys/key_unknown/rotate", http.StatusNotFound),
+		get("/settings/api-keys/key_unknown/revoke", http.StatusNotFound),
+		post("/settings/api-keys/key_unknown/revoke", http.StatusNotFound),
+		webtest.Route{Method: http.MethodPost, Path: "/settings/api-keys", Form: noForm, Status: http.StatusForbidden, ContentType: html},
+		get("/settings/developer", http.StatusOK),
+		post("/settings/developer/org", http.StatusNotFound),
+		post("/settings/developer/apps", http.StatusBadRequest),
+		get("/settings/developer/apps/cl_unknown", http.StatusNotFound),
+		post("/settings/developer/apps/cl_unknown", http.StatusNotFound),
+		post("/settings/developer/apps/cl_unknown/rotate", http.StatusNotFound),
+		get("/settings/developer/apps/cl_unknown/delete", http.StatusNotFound),
+		post("/settings/developer/apps/cl_unknown/delete", http.StatusNotFound),
+		post("/settings/developer/tokens", http.StatusBadRequest),
+		post("/settings/developer/tokens/iat_unknown/revoke", http.StatusNotFound),
+	)
+	webtest.RouteTable(t, env, routes)
+}

@@ -1,0 +1,38 @@
+package signin
+
+import (
+	"github.com/gorilla/mux"
+
+	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// Options are what the sign-in pages need.
+type Options struct {
+	Kit      *web.Kit
+	Provider *provider.Provider
+	Store    *storage.Store
+	// CookieKey signs the device cookies of known browsers.
+	CookieKey []byte
+	// DemoClientID, when set, serves /demo/callback, the demo client's
+	// redirect URI (serve --demo).
+	DemoClientID string
+}
+
+// Mount registers the sign-in surface: on protocol the pages other sites
+// send people to by GET or POST — /authorize and /logout, which take no
+// CSRF token (logout checks its own form's) — and on forms, which the CSRF
+// middleware guards, sign-in, sign-up, consent and the demo callback.
+func Mount(protocol, forms *mux.Router, o Options) {
+	s := &site{kit: o.Kit, cookieKey: o.CookieKey}
+	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
+	(&Logout{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
+	login := &Login{site: s, store: o.Store}
+	login.Mount(forms)
+	(&Signup{site: s, login: login, store: o.Store, tenancy: o.Provider.Tenancy()}).Mount(forms)
+	(&Consent{site: s, provider: o.Provider, store: o.Store}).Mount(forms)
+	if o.DemoClientID != "" {
+		(&Demo{site: s, clientID: o.DemoClientID}).Mount(forms)
+	}
+}

@@ -1,0 +1,43 @@
+package signin
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+)
+
+// TestRoutes is the sign-in surface's route table. Every page answers
+// HTML; a form posted without its CSRF token is refused by the middleware
+// (403) before any handler runs, and with it reaches the handler (a wrong
+// password 401, an empty sign-up 400, an unknown sign-in 404, a sign-out
+// done); /authorize and /logout, which other sites send people to, take
+// no token.
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	env := webtest.New(t)
+	Mount(env.Routes.Protocol, env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store,
+		CookieKey: env.CookieKey, DemoClientID: "cl_demo"})
+	const html = "text/html"
+	noForm := url.Values{}
+	webtest.RouteTable(t, env, []webtest.Route{
+		{Method: http.MethodGet, Path: "/authorize", Status: http.StatusBadRequest, ContentType: html},
+		{Method: http.MethodPost, Path: "/authorize", Form: noForm, Status: http.StatusBadRequest, ContentType: html},
+		{Method: http.MethodGet, Path: "/login", Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodPost, Path: "/login", Form: url.Values{"email": {"a@example.com"}, "password": {"x"}}, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/login", Form: url.Values{"email": {"a@example.com"}, "password": {"wrong password"}}, CSRF: true, Status: http.StatusUnauthorized, ContentType: html},
+		{Method: http.MethodGet, Path: "/signup", Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodPost, Path: "/signup", Form: noForm, CSRF: true, Status: http.StatusBadRequest, ContentType: html},
+		{Method: http.MethodPost, Path: "/signup", Form: noForm, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodGet, Path: "/consent", Status: http.StatusNotFound, ContentType: html}, // no such sign-in
+		{Method: http.MethodPost, Path: "/consent", Form: noForm, SignedIn: true, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/consent", Form: noForm, SignedIn: true, CSRF: true, Status: http.StatusNotFound, ContentType: html},
+		{Method: http.MethodGet, Path: "/logout", Status: http.StatusOK, ContentType: html},
+		// A post without our token asks first; one with a wrong token is refused.
+		{Method: http.MethodPost, Path: "/logout", Form: noForm, SignedIn: true, Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodPost, Path: "/logout", Form: url.Values{"csrf_token": {"forged"}}, SignedIn: true, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/logout", Form: noForm, SignedIn: true, CSRF: true, Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodGet, Path: "/demo/callback?code=ac_live_x&state=s", Status: http.StatusOK, ContentType: html},
+	})
+}
