@@ -175,13 +175,24 @@ func flagUsages(flags []*pflag.Flag) string {
 }
 
 // plainFlagError rewrites pflag's error for a long flag given with one
-// dash, which it reads as a group of one-letter flags: -dsn was the form
-// of the flag package, and -secret=VALUE would be echoed whole.
-func plainFlagError(err error) error {
+// dash (-dsn, the form of the flag package), which pflag reads as a group
+// of one-letter flags and reports by the letters left when it failed
+// ("-help" as -h and "elp"). The flag is named as on the command line up
+// to any "=": -secret=VALUE must not echo the value.
+func plainFlagError(err error, args []string) error {
 	var ne *pflag.NotExistError
-	if errors.As(err, &ne) && len(ne.GetSpecifiedShortnames()) > 1 {
-		name, _, _ := strings.Cut(ne.GetSpecifiedShortnames(), "=")
-		return fmt.Errorf("unknown flag: -%s (long flags take two dashes: --%s)", name, name)
+	if !errors.As(err, &ne) || len(ne.GetSpecifiedShortnames()) < 2 {
+		return err
 	}
-	return err
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && strings.HasSuffix(a, ne.GetSpecifiedShortnames()) {
+			name, _, _ := strings.Cut(a[1:], "=")
+			return fmt.Errorf("unknown flag: -%s (long flags take two dashes: --%s)", name, name)
+		}
+	}
+	letters, _, _ := strings.Cut(ne.GetSpecifiedShortnames(), "=")
+	return fmt.Errorf("unknown flag: -%s", letters)
 }

@@ -44,8 +44,9 @@ func main() {
 // run runs a command line and returns the exit code: 0 on success, 1 when
 // the command failed, 2 when the command line was wrong.
 func (c *cli) run(ctx context.Context, args []string) int {
-	root := c.newRoot()
-	root.SetArgs(defaultToServe(args))
+	args = defaultToServe(args)
+	root := c.newRoot(args)
+	root.SetArgs(args)
 	_, err := root.ExecuteContextC(ctx)
 	var fe flagError
 	var ue usageErr
@@ -103,8 +104,8 @@ type flagError struct {
 func (e flagError) Error() string { return e.err.Error() }
 func (e flagError) Unwrap() error { return e.err }
 
-// newRoot builds the command tree.
-func (c *cli) newRoot() *cobra.Command {
+// newRoot builds the command tree for the command line args.
+func (c *cli) newRoot(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ajrly-auth",
 		Short: "an OpenID Connect provider",
@@ -128,7 +129,7 @@ func (c *cli) newRoot() *cobra.Command {
 	root.SetOut(c.stdout) // before the completion command, which keeps it
 	root.SetErr(c.stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return flagError{cmd: cmd, err: plainFlagError(err)}
+		return flagError{cmd: cmd, err: plainFlagError(err, args)}
 	})
 	root.SetHelpFunc(func(cmd *cobra.Command, _ []string) {
 		if cmd == root {
@@ -174,6 +175,7 @@ func (c *cli) newRoot() *cobra.Command {
 	root.InitDefaultCompletionCmd()
 	for _, cmd := range root.Commands() {
 		if cmd.Name() == "completion" {
+			cmd.Use = "completion SHELL"
 			cmd.Short = "print a shell completion script"
 			cmd.Annotations = map[string]string{annOneLine: "true"}
 			cmd.Args = cobra.ArbitraryArgs
