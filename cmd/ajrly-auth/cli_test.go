@@ -716,3 +716,32 @@ func TestSettingsFlagsHaveKnownTypes(t *testing.T) {
 		}
 	})
 }
+
+// operationsDoc is the page with the command line's overview.
+const operationsDoc = "../../docs/operations.md"
+
+// TestOperationsDocShowsTheOverview keeps the overview in
+// docs/operations.md what ajrly-auth -h prints.
+func TestOperationsDocShowsTheOverview(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(operationsDoc)
+	if err != nil {
+		t.Fatalf("read the operations page: %v", err)
+	}
+	_, after, ok := strings.Cut(string(b), "\n`bin/ajrly-auth -h`")
+	if !ok {
+		t.Fatalf("%s has no paragraph starting with `bin/ajrly-auth -h`", operationsDoc)
+	}
+	_, block, ok := strings.Cut(after, "\n```\n")
+	if ok {
+		block, _, ok = strings.Cut(block, "\n```\n")
+	}
+	if !ok {
+		t.Fatalf("%s: no ``` block after `bin/ajrly-auth -h`", operationsDoc)
+	}
+	r := runCLI(t, nil, "", "-h")
+	wantCode(t, r, 0)
+	if diff := cmp.Diff(r.stdout, block+"\n"); diff != "" {
+		t.Errorf("%s shows an overview that is not what ajrly-auth -h prints (-printed +doc):\n%s", operationsDoc, diff)
+	}
+}
