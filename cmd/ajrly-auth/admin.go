@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -13,35 +12,26 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// listFlag collects a repeatable flag.
-type listFlag []string
+// command returns a command that takes the settings flags and runs body
+// with the configuration. Its arguments are never files, so the shell
+// completes none.
+func (c *cli) command(use, short string, args cobra.PositionalArgs, body func(ctx context.Context, cfg config.Config, args []string) error) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: args, ValidArgsFunction: cobra.NoFileCompletions}
+	c.withSettings(cmd, body)
+	return cmd
+}
 
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// adminConfig parses an administration command's flags and checks that it
-// got exactly nargs arguments; it opens nothing, so a wrong command line
-// never touches the database.
-func (c *cli) adminConfig(fs *flag.FlagSet, synopsis string, args []string, nargs int) (config.Config, error) {
-	cfg, err := c.settings(fs, synopsis, args)
-	if err != nil {
-		return cfg, err
-	}
-	name := strings.TrimPrefix(fs.Name(), "ajrly-auth ")
-	switch {
-	case fs.NArg() == nargs:
-		return cfg, nil
-	case nargs == 0:
-		return cfg, usageError("%s takes no arguments, got %q", name, fs.Args())
-	default:
-		return cfg, usageError("usage: ajrly-auth %s %s", name, synopsis)
-	}
+// completeWords makes the shell offer words as the values of the flag.
+func completeWords(cmd *cobra.Command, flag string, words ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(words, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // openAdminStore opens the database for an administration command, which
@@ -63,21 +53,12 @@ func (c *cli) openAdminStore(ctx context.Context, cfg config.Config) (*storage.S
 	return store, nil
 }
 
-// adminStore is adminConfig followed by openAdminStore, for commands with
-// nothing else to check in between.
-func (c *cli) adminStore(ctx context.Context, fs *flag.FlagSet, synopsis string, args []string, nargs int) (*storage.Store, error) {
-	cfg, err := c.adminConfig(fs, synopsis, args, nargs)
-	if err != nil {
-		return nil, err
-	}
-	return c.openAdminStore(ctx, cfg)
+func (c *cli) migrateCmd() *cobra.Command {
+	return c.command("migrate [flags]", "apply database migrations and exit", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.migrate(ctx, cfg) })
 }
 
-func (c *cli) migrate(ctx context.Context, args []string) error {
-	cfg, err := c.adminConfig(c.newFlags("migrate"), "[flags]", args, 0)
-	if err != nil {
-		return err
-	}
+func (c *cli) migrate(ctx context.Context, cfg config.Config) error {
 	store, err := openStore(ctx, cfg, newLogger(cfg, c.stderr), 30*time.Second)
 	if err != nil {
 		return err
@@ -95,8 +76,13 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cli) janitor(ctx context.Context, args []string) error {
-	store, err := c.adminStore(ctx, c.newFlags("janitor"), "[flags]", args, 0)
+func (c *cli) janitorCmd() *cobra.Command {
+	return c.command("janitor [flags]", "remove expired codes, tokens and sessions once and exit", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.janitor(ctx, cfg) })
+}
+
+func (c *cli) janitor(ctx context.Context, cfg config.Config) error {
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -109,65 +95,70 @@ func (c *cli) janitor(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cli) users(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("users needs a subcommand: create or list")
+func (c *cli) usersListCmd() *cobra.Command {
+	return c.command("list", "list the users", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.usersList(ctx, cfg) })
+}
+
+func (c *cli) usersList(ctx context.Context, cfg config.Config) error {
+	store, err := c.openAdminStore(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
-	case "create":
-		return c.usersCreate(ctx, args[1:])
-	case "list":
-		store, err := c.adminStore(ctx, c.newFlags("users list"), "[flags]", args[1:], 0)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		users, err := store.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tCREATED")
-		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.CreatedAt.Format(time.RFC3339))
-		}
-		return tw.Flush()
+	defer store.Close()
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		return err
 	}
-	return usageError("unknown users subcommand %q (use create or list)", args[0])
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tCREATED")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.CreatedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
 }
 
 // MinPasswordLength is the shortest password accepted, in characters.
 const MinPasswordLength = 10
 
-func (c *cli) usersCreate(ctx context.Context, args []string) error {
-	fs := c.newFlags("users create")
-	email := fs.String("email", "", "the user's email `address` (required)")
-	password := fs.String("password", "", "the user's `password`, at least 10 characters; - reads it from standard input (required)")
-	name := fs.String("name", "", "the user's display `name`")
-	org := fs.String("org", "", "the `organization` to join as a member, created (with the user as owner) if no organization has that name; without it the user gets a personal organization")
-	cfg, err := c.adminConfig(fs, "--email E --password P [--name N] [--org NAME]", args, 0)
-	if err != nil {
-		return err
-	}
-	if *password == "-" {
+// usersCreateFlags are the flags of users create.
+type usersCreateFlags struct {
+	email, password, name, org string
+}
+
+func (c *cli) usersCreateCmd() *cobra.Command {
+	var f usersCreateFlags
+	cmd := c.command("create --email E --password P [--name N] [--org NAME]",
+		"create a user, in the organization --org names or a personal one", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.usersCreate(ctx, cfg, f) })
+	fl := cmd.Flags()
+	fl.StringVar(&f.email, "email", "", "the user's email `address` (required)")
+	fl.StringVar(&f.password, "password", "", "the user's `password`, at least 10 characters; - reads it from standard input (required)")
+	fl.StringVar(&f.name, "name", "", "the user's display `name`")
+	fl.StringVar(&f.org, "org", "", "the `organization` to join as a member, created (with the user as owner) if no organization has that name; without it the user gets a personal organization")
+	return cmd
+}
+
+func (c *cli) usersCreate(ctx context.Context, cfg config.Config, f usersCreateFlags) error {
+	if f.password == "-" {
 		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
-		*password = strings.TrimRight(line, "\r\n")
+		f.password = strings.TrimRight(line, "\r\n")
 	}
 	switch {
-	case strings.TrimSpace(*email) == "":
+	case strings.TrimSpace(f.email) == "":
 		return usageError("users create: --email is required")
-	case *password == "":
+	case f.password == "":
 		return usageError("users create: --password is required")
-	case utf8.RuneCountInString(*password) < MinPasswordLength:
+	case utf8.RuneCountInString(f.password) < MinPasswordLength:
 		return usageError("users create: --password must be at least %d characters", MinPasswordLength)
-	case strings.EqualFold(*password, strings.TrimSpace(*email)):
+	case strings.EqualFold(f.password, strings.TrimSpace(f.email)):
 		return usageError("users create: --password must not be the email address")
 	}
-	if err := storage.ValidateEmail(*email); err != nil {
-		return usageError("users create: --email %q is not an email address (%v)", strings.TrimSpace(*email), err)
+	if err := storage.ValidateEmail(f.email); err != nil {
+		return usageError("users create: --email %q is not an email address (%v)", strings.TrimSpace(f.email), err)
 	}
-	if *org != "" {
-		if err := storage.ValidateOrgName(*org); err != nil {
+	if f.org != "" {
+		if err := storage.ValidateOrgName(f.org); err != nil {
 			return usageError("users create: --org: %v", err)
 		}
 	}
@@ -179,10 +170,10 @@ func (c *cli) usersCreate(ctx context.Context, args []string) error {
 	// Everyone belongs to an organization: the one --org names (joined as
 	// a member, or created with them as its owner), else a personal one.
 	made, err := tenancy.New(store).CreatePerson(ctx, tenancy.Person{
-		Email: *email, Name: *name, Password: *password, Organization: *org, JoinExisting: true,
+		Email: f.email, Name: f.name, Password: f.password, Organization: f.org, JoinExisting: true,
 	})
 	if errors.Is(err, storage.ErrEmailTaken) {
-		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(*email))
+		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(f.email))
 	} else if err != nil {
 		return err
 	}
@@ -190,7 +181,7 @@ func (c *cli) usersCreate(ctx context.Context, args []string) error {
 	switch {
 	case made.Joined:
 		fmt.Fprintf(c.stdout, "They joined the organization %s (%s) as a member.\n", made.Org.Name, made.Org.ID)
-	case *org != "":
+	case f.org != "":
 		fmt.Fprintf(c.stdout, "They joined the new organization %s (%s) as its owner.\n", made.Org.Name, made.Org.ID)
 	default:
 		fmt.Fprintf(c.stdout, "They own their personal organization %s (%s).\n", made.Org.Name, made.Org.ID)
@@ -198,11 +189,13 @@ func (c *cli) usersCreate(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cli) orgs(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "list" {
-		return usageError("orgs needs a subcommand: list")
-	}
-	store, err := c.adminStore(ctx, c.newFlags("orgs list"), "[flags]", args[1:], 0)
+func (c *cli) orgsListCmd() *cobra.Command {
+	return c.command("list", "list the organizations and their member counts", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.orgsList(ctx, cfg) })
+}
+
+func (c *cli) orgsList(ctx context.Context, cfg config.Config) error {
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -219,70 +212,68 @@ func (c *cli) orgs(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-func (c *cli) clients(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("clients needs a subcommand: create, list, update, delete or token create")
-	}
-	switch args[0] {
-	case "create":
-		return c.clientsCreate(ctx, args[1:])
-	case "list":
-		return c.clientsList(ctx, args[1:])
-	case "update":
-		return c.clientsUpdate(ctx, args[1:])
-	case "token":
-		if len(args) < 2 || args[1] != "create" {
-			return usageError("clients token needs a subcommand: create")
-		}
-		return c.clientsTokenCreate(ctx, args[2:])
-	case "delete":
-		fs := c.newFlags("clients delete")
-		store, err := c.adminStore(ctx, fs, "CLIENT_ID", args[1:], 1)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		id := fs.Arg(0)
-		if err := store.DeleteClient(ctx, id); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no client has the id %q", id)
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "Deleted client %s and every code and token issued to it.\n", id)
-		return nil
-	}
-	return usageError("unknown clients subcommand %q (use create, list, update, delete or token create)", args[0])
+func (c *cli) clientsDeleteCmd() *cobra.Command {
+	return c.command("delete CLIENT_ID", "delete a client and everything issued to it", oneArg,
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.clientsDelete(ctx, cfg, args[0])
+		})
 }
 
-func (c *cli) clientsCreate(ctx context.Context, args []string) error {
-	fs := c.newFlags("clients create")
-	name := fs.String("name", "", "the app's `name`, shown on the consent page (required)")
-	var redirects, grants listFlag
-	fs.Var(&redirects, "redirect-uri", "a redirect `URI` (repeat for several)")
-	fs.Var(&grants, "grant-type", "a grant `type`: authorization_code, refresh_token or client_credentials (repeat; default authorization_code and refresh_token)")
-	scope := fs.String("scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
-	public := fs.Bool("public", false, "a public client (native or browser app): no secret, PKCE required")
-	firstParty := fs.Bool("first-party", false, "one of the operator's own apps: nobody is asked to consent to it")
-	resourceServer := fs.Bool("resource-server", false, "an API that checks tokens: it may introspect every token, API keys included (others learn only about their own)")
-	format := fs.String("access-token-format", provider.AccessTokenOpaque, "`format` of access tokens: opaque (at_live_, checked by introspection) or jwt (RFC 9068, verified against the JWKS)")
-	var logouts listFlag
-	fs.Var(&logouts, "post-logout-redirect-uri", "where RP-initiated logout may send people back, a `URI` (repeat for several)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	cfg, err := c.adminConfig(fs, "--name N --redirect-uri U [flags]", args, 0)
+func (c *cli) clientsDelete(ctx context.Context, cfg config.Config, id string) error {
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	client, secret, err := provider.NewClient(provider.ClientSpec{
-		Name:         *name,
-		RedirectURIs: redirects,
-		Scopes:       strings.Fields(*scope),
-		GrantTypes:   grants,
-		Public:       *public,
-		FirstParty:   *firstParty,
+	defer store.Close()
+	if err := store.DeleteClient(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client has the id %q", id)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Deleted client %s and every code and token issued to it.\n", id)
+	return nil
+}
 
-		ResourceServer:         *resourceServer,
-		PostLogoutRedirectURIs: logouts,
-		AccessTokenFormat:      *format,
+// clientsCreateFlags are the flags of clients create.
+type clientsCreateFlags struct {
+	name, scope, format                string
+	redirects, grants, logouts         []string
+	public, firstParty, resourceServer bool
+	asJSON                             bool
+}
+
+func (c *cli) clientsCreateCmd() *cobra.Command {
+	var f clientsCreateFlags
+	cmd := c.command("create --name N --redirect-uri U [flags]", "register an app (OAuth client); prints its id and secret", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.clientsCreate(ctx, cfg, f) })
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", "the app's `name`, shown on the consent page (required)")
+	fl.StringArrayVar(&f.redirects, "redirect-uri", nil, "a redirect `URI` (repeat for several)")
+	fl.StringArrayVar(&f.grants, "grant-type", nil, "a grant `type`: authorization_code, refresh_token or client_credentials (repeat; default authorization_code and refresh_token)")
+	fl.StringVar(&f.scope, "scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
+	fl.BoolVar(&f.public, "public", false, "a public client (native or browser app): no secret, PKCE required")
+	fl.BoolVar(&f.firstParty, "first-party", false, "one of the operator's own apps: nobody is asked to consent to it")
+	fl.BoolVar(&f.resourceServer, "resource-server", false, "an API that checks tokens: it may introspect every token, API keys included (others learn only about their own)")
+	fl.StringVar(&f.format, "access-token-format", provider.AccessTokenOpaque, "`format` of access tokens: opaque (at_live_, checked by introspection) or jwt (RFC 9068, verified against the JWKS)")
+	fl.StringArrayVar(&f.logouts, "post-logout-redirect-uri", nil, "where RP-initiated logout may send people back, a `URI` (repeat for several)")
+	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	completeWords(cmd, "grant-type", "authorization_code", "refresh_token", "client_credentials")
+	completeWords(cmd, "access-token-format", provider.AccessTokenOpaque, provider.AccessTokenJWT)
+	return cmd
+}
+
+func (c *cli) clientsCreate(ctx context.Context, cfg config.Config, f clientsCreateFlags) error {
+	client, secret, err := provider.NewClient(provider.ClientSpec{
+		Name:         f.name,
+		RedirectURIs: f.redirects,
+		Scopes:       strings.Fields(f.scope),
+		GrantTypes:   f.grants,
+		Public:       f.public,
+		FirstParty:   f.firstParty,
+
+		ResourceServer:         f.resourceServer,
+		PostLogoutRedirectURIs: f.logouts,
+		AccessTokenFormat:      f.format,
 	})
 	if err != nil {
 		return usageError("clients create:\n%v", err)
@@ -295,7 +286,7 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 	if err := store.CreateClient(ctx, client); err != nil {
 		return err
 	}
-	if *asJSON {
+	if f.asJSON {
 		out := map[string]any{
 			"client_id":                  client.ID,
 			"client_name":                client.Name,
@@ -324,10 +315,16 @@ func (c *cli) clientsCreate(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cli) clientsList(ctx context.Context, args []string) error {
-	fs := c.newFlags("clients list")
-	asJSON := fs.Bool("json", false, "print the clients as JSON")
-	store, err := c.adminStore(ctx, fs, "[--json]", args, 0)
+func (c *cli) clientsListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := c.command("list [--json]", "list the clients", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.clientsList(ctx, cfg, asJSON) })
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the clients as JSON")
+	return cmd
+}
+
+func (c *cli) clientsList(ctx context.Context, cfg config.Config, asJSON bool) error {
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -336,7 +333,7 @@ func (c *cli) clientsList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		type row struct {
 			ClientID       string   `json:"client_id"`
 			Name           string   `json:"client_name"`
@@ -383,17 +380,34 @@ func (c *cli) clientsList(ctx context.Context, args []string) error {
 // whether it is first-party (nobody is asked to consent to it) and whether
 // it is a resource server (it may introspect every token). Only the flags
 // given change anything.
-func (c *cli) clientsUpdate(ctx context.Context, args []string) error {
-	fs := c.newFlags("clients update")
-	firstParty := fs.Bool("first-party", false, "true makes the client one of the operator's own apps, which nobody is asked to consent to; false undoes it")
-	resourceServer := fs.Bool("resource-server", false, "true lets the client introspect every token, API keys included; false limits it to its own")
-	cfg, err := c.adminConfig(fs, "CLIENT_ID [--first-party=true|false] [--resource-server=true|false]", args, 1)
-	if err != nil {
-		return err
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if !given["first-party"] && !given["resource-server"] {
+// clientsUpdateFlags are the flags of clients update; nil is a flag not
+// given, which changes nothing.
+type clientsUpdateFlags struct {
+	firstParty, resourceServer *bool
+}
+
+func (c *cli) clientsUpdateCmd() *cobra.Command {
+	var firstParty, resourceServer bool
+	var cmd *cobra.Command
+	cmd = c.command("update CLIENT_ID [--first-party=true|false] [--resource-server=true|false]",
+		"set whether a client is first-party or a resource server", oneArg,
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			var f clientsUpdateFlags
+			if cmd.Flags().Changed("first-party") {
+				f.firstParty = &firstParty
+			}
+			if cmd.Flags().Changed("resource-server") {
+				f.resourceServer = &resourceServer
+			}
+			return c.clientsUpdate(ctx, cfg, args[0], f)
+		})
+	cmd.Flags().BoolVar(&firstParty, "first-party", false, "true makes the client one of the operator's own apps, which nobody is asked to consent to; false undoes it")
+	cmd.Flags().BoolVar(&resourceServer, "resource-server", false, "true lets the client introspect every token, API keys included; false limits it to its own")
+	return cmd
+}
+
+func (c *cli) clientsUpdate(ctx context.Context, cfg config.Config, id string, f clientsUpdateFlags) error {
+	if f.firstParty == nil && f.resourceServer == nil {
 		return usageError("clients update: give --first-party=true|false or --resource-server=true|false")
 	}
 	store, err := c.openAdminStore(ctx, cfg)
@@ -401,18 +415,17 @@ func (c *cli) clientsUpdate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	id := fs.Arg(0)
 	cl, err := store.FindClient(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no client has the id %q", id)
 	} else if err != nil {
 		return err
 	}
-	if given["first-party"] {
-		cl.FirstParty = *firstParty
+	if f.firstParty != nil {
+		cl.FirstParty = *f.firstParty
 	}
-	if given["resource-server"] {
-		cl.ResourceServer = *resourceServer
+	if f.resourceServer != nil {
+		cl.ResourceServer = *f.resourceServer
 	}
 	if err := store.UpdateClient(ctx, cl); err != nil {
 		return err
@@ -426,28 +439,42 @@ func (c *cli) clientsUpdate(ctx context.Context, args []string) error {
 
 // clientsTokenCreate makes an initial access token for /register when
 // registration is by token (RFC 7591 §3).
-func (c *cli) clientsTokenCreate(ctx context.Context, args []string) error {
-	fs := c.newFlags("clients token create")
-	expiresIn := fs.Duration("expires-in", 0, "how long the token works, e.g. 24h (default: until revoked)")
-	asJSON := fs.Bool("json", false, "print the token as JSON")
-	store, err := c.adminStore(ctx, fs, "[--expires-in 24h] [--json]", args, 0)
+// clientsTokenCreateFlags are the flags of clients token create.
+type clientsTokenCreateFlags struct {
+	expiresIn time.Duration
+	asJSON    bool
+}
+
+func (c *cli) clientsTokenCreateCmd() *cobra.Command {
+	var f clientsTokenCreateFlags
+	cmd := c.command("create [--expires-in 24h] [--json]", "make an initial access token for /register", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error {
+			return c.clientsTokenCreate(ctx, cfg, f)
+		})
+	cmd.Flags().DurationVar(&f.expiresIn, "expires-in", 0, "how long the token works, e.g. 24h (default: until revoked)")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the token as JSON")
+	return cmd
+}
+
+func (c *cli) clientsTokenCreate(ctx context.Context, cfg config.Config, f clientsTokenCreateFlags) error {
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if *expiresIn < 0 {
+	if f.expiresIn < 0 {
 		return usageError("clients token create: --expires-in must be positive")
 	}
 	secret := storage.NewSecret()
 	t := &storage.InitialAccessToken{ID: storage.NewID("iat"), Digest: storage.DigestHex(secret), CreatedBy: "cli", CreatedAt: time.Now().UTC()}
-	if *expiresIn > 0 {
-		exp := time.Now().Add(*expiresIn).UTC()
+	if f.expiresIn > 0 {
+		exp := time.Now().Add(f.expiresIn).UTC()
 		t.ExpiresAt = &exp
 	}
 	if err := store.CreateInitialAccessToken(ctx, t); err != nil {
 		return err
 	}
-	if *asJSON {
+	if f.asJSON {
 		out := map[string]any{"id": t.ID, "initial_access_token": secret}
 		if t.ExpiresAt != nil {
 			out["expires_at"] = t.ExpiresAt.Format(time.RFC3339)

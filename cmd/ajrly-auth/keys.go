@@ -9,63 +9,67 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// keys manages API keys (create, list, revoke) and rotates the server's
-// signing keys (rotate).
-func (c *cli) keys(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usageError("keys needs a subcommand: create, list, revoke or rotate")
-	}
-	switch args[0] {
-	case "rotate":
-		return c.keysRotate(ctx, args[1:])
-	case "create":
-		return c.keysCreate(ctx, args[1:])
-	case "list":
-		return c.keysList(ctx, args[1:])
-	case "revoke":
-		fs := c.newFlags("keys revoke")
-		store, err := c.adminStore(ctx, fs, "KEY_ID", args[1:], 1)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		id := fs.Arg(0)
-		if err := store.RevokeAPIKey(ctx, id); errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no active API key has the id %q", id)
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "Revoked API key %s: it stops working now. JWTs exchanged for it are inactive at introspection;\n"+
-			"APIs that verify JWTs themselves accept them until they expire (api_key_jwt_ttl, 15 minutes by default).\n", id)
-		return nil
-	}
-	return usageError("unknown keys subcommand %q (use create, list, revoke or rotate)", args[0])
+func (c *cli) keysRevokeCmd() *cobra.Command {
+	return c.command("revoke KEY_ID", "revoke an API key", oneArg,
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.keysRevoke(ctx, cfg, args[0])
+		})
 }
 
-func (c *cli) keysCreate(ctx context.Context, args []string) error {
-	fs := c.newFlags("keys create")
-	email := fs.String("user", "", "the `email` of the person the key acts for (required)")
-	orgName := fs.String("org", "", "the `organization` the key belongs to (default: the person's first)")
-	name := fs.String("name", "", "a descriptive `name`, such as \"CI deploys\" (required)")
-	scope := fs.String("scope", "", "the space-separated `scopes` the key grants (required), e.g. \"projects:read projects:write\"")
-	expiresIn := fs.Duration("expires-in", 0, "how long the key works, e.g. 720h (default: until revoked)")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	cfg, err := c.adminConfig(fs, `--user EMAIL --name N --scope "..." [--expires-in 720h] [--json]`, args, 0)
+func (c *cli) keysRevoke(ctx context.Context, cfg config.Config, id string) error {
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	defer store.Close()
+	if err := store.RevokeAPIKey(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no active API key has the id %q", id)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Revoked API key %s: it stops working now. JWTs exchanged for it are inactive at introspection;\n"+
+		"APIs that verify JWTs themselves accept them until they expire (api_key_jwt_ttl, 15 minutes by default).\n", id)
+	return nil
+}
+
+// keysCreateFlags are the flags of keys create.
+type keysCreateFlags struct {
+	email, org, name, scope string
+	expiresIn               time.Duration
+	asJSON                  bool
+}
+
+func (c *cli) keysCreateCmd() *cobra.Command {
+	var f keysCreateFlags
+	cmd := c.command(`create --user EMAIL --name N --scope "..." [--org NAME] [--expires-in 720h] [--json]`,
+		"create an API key for a person in one of their organizations", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.keysCreate(ctx, cfg, f) })
+	fl := cmd.Flags()
+	fl.StringVar(&f.email, "user", "", "the `email` of the person the key acts for (required)")
+	fl.StringVar(&f.org, "org", "", "the `organization` the key belongs to (default: the person's first)")
+	fl.StringVar(&f.name, "name", "", "a descriptive `name`, such as \"CI deploys\" (required)")
+	fl.StringVar(&f.scope, "scope", "", "the space-separated `scopes` the key grants (required), e.g. \"projects:read projects:write\"")
+	fl.DurationVar(&f.expiresIn, "expires-in", 0, "how long the key works, e.g. 720h (default: until revoked)")
+	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (c *cli) keysCreate(ctx context.Context, cfg config.Config, f keysCreateFlags) error {
 	switch {
-	case *email == "":
+	case f.email == "":
 		return usageError("keys create: --user is required")
-	case strings.TrimSpace(*name) == "":
+	case strings.TrimSpace(f.name) == "":
 		return usageError("keys create: --name is required")
-	case strings.TrimSpace(*scope) == "":
+	case strings.TrimSpace(f.scope) == "":
 		return usageError("keys create: --scope is required")
-	case *expiresIn < 0:
+	case f.expiresIn < 0:
 		return usageError("keys create: --expires-in must be positive")
 	}
 	store, err := c.openAdminStore(ctx, cfg)
@@ -73,9 +77,9 @@ func (c *cli) keysCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer store.Close()
-	user, err := store.UserByEmail(ctx, *email)
+	user, err := store.UserByEmail(ctx, f.email)
 	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no user has the email %s", storage.NormalizeEmail(*email))
+		return fmt.Errorf("no user has the email %s", storage.NormalizeEmail(f.email))
 	} else if err != nil {
 		return err
 	}
@@ -85,21 +89,21 @@ func (c *cli) keysCreate(ctx context.Context, args []string) error {
 	}
 	var org *storage.MemberOrg
 	for i := range orgs {
-		if *orgName == "" || strings.EqualFold(orgs[i].Name, strings.TrimSpace(*orgName)) {
+		if f.org == "" || strings.EqualFold(orgs[i].Name, strings.TrimSpace(f.org)) {
 			org = &orgs[i]
 			break
 		}
 	}
 	if org == nil {
-		if *orgName == "" {
+		if f.org == "" {
 			return fmt.Errorf("%s belongs to no organization; API keys belong to one (users create --org NAME)", user.Email)
 		}
-		return fmt.Errorf("%s is not a member of an organization named %q", user.Email, *orgName)
+		return fmt.Errorf("%s is not a member of an organization named %q", user.Email, f.org)
 	}
 	now := time.Now()
-	spec := provider.APIKeySpec{OrgID: org.ID, UserID: user.ID, Role: org.Role, Name: *name, Scopes: strings.Fields(*scope)}
-	if *expiresIn > 0 {
-		exp := now.Add(*expiresIn).UTC()
+	spec := provider.APIKeySpec{OrgID: org.ID, UserID: user.ID, Role: org.Role, Name: f.name, Scopes: strings.Fields(f.scope)}
+	if f.expiresIn > 0 {
+		exp := now.Add(f.expiresIn).UTC()
 		spec.ExpiresAt = &exp
 	}
 	key, secret, err := provider.NewAPIKey(spec, now)
@@ -109,7 +113,7 @@ func (c *cli) keysCreate(ctx context.Context, args []string) error {
 	if err := store.CreateAPIKey(ctx, key); err != nil {
 		return err
 	}
-	if *asJSON {
+	if f.asJSON {
 		out := map[string]any{"id": key.ID, "key": secret, "name": key.Name, "scope": key.Scopes, "org_id": key.OrgID, "user_id": key.UserID}
 		if key.ExpiresAt != nil {
 			out["expires_at"] = key.ExpiresAt.Format(time.RFC3339)
@@ -123,20 +127,32 @@ func (c *cli) keysCreate(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *cli) keysList(ctx context.Context, args []string) error {
-	fs := c.newFlags("keys list")
-	orgName := fs.String("org", "", "only the keys of the `organization` with this name")
-	asJSON := fs.Bool("json", false, "print the keys as JSON")
-	store, err := c.adminStore(ctx, fs, "[--org NAME] [--json]", args, 0)
+// keysListFlags are the flags of keys list.
+type keysListFlags struct {
+	org    string
+	asJSON bool
+}
+
+func (c *cli) keysListCmd() *cobra.Command {
+	var f keysListFlags
+	cmd := c.command("list [--org NAME] [--json]", "list the API keys (never the keys themselves)", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.keysList(ctx, cfg, f) })
+	cmd.Flags().StringVar(&f.org, "org", "", "only the keys of the `organization` with this name")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the keys as JSON")
+	return cmd
+}
+
+func (c *cli) keysList(ctx context.Context, cfg config.Config, f keysListFlags) error {
+	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	orgID := ""
-	if *orgName != "" {
-		org, err := store.OrganizationByName(ctx, *orgName)
+	if f.org != "" {
+		org, err := store.OrganizationByName(ctx, f.org)
 		if errors.Is(err, storage.ErrNotFound) {
-			return fmt.Errorf("no organization is named %q", *orgName)
+			return fmt.Errorf("no organization is named %q", f.org)
 		} else if err != nil {
 			return err
 		}
@@ -147,7 +163,7 @@ func (c *cli) keysList(ctx context.Context, args []string) error {
 		return err
 	}
 	now := time.Now()
-	if *asJSON {
+	if f.asJSON {
 		type row struct {
 			ID        string `json:"id"`
 			Name      string `json:"name"`
@@ -178,22 +194,31 @@ func (c *cli) keysList(ctx context.Context, args []string) error {
 // keys are published at once and sign after provider.KeyActivation, which
 // leaves every instance and every client time to see them; with --now
 // (a key has leaked) they sign at once and the old keys are withdrawn.
-func (c *cli) keysRotate(ctx context.Context, args []string) error {
-	fs := c.newFlags("keys rotate")
-	alg := fs.String("alg", "all", "the signing `algorithm` to rotate: RS256, ES256 or all")
-	now := fs.Bool("now", false, "sign with the new key at once and withdraw the old one now, for a leaked key: tokens it signed stop verifying")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	cfg, err := c.adminConfig(fs, "[--alg RS256|ES256|all] [--now] [--json]", args, 0)
-	if err != nil {
-		return err
-	}
+// keysRotateFlags are the flags of keys rotate.
+type keysRotateFlags struct {
+	alg         string
+	now, asJSON bool
+}
+
+func (c *cli) keysRotateCmd() *cobra.Command {
+	var f keysRotateFlags
+	cmd := c.command("rotate [--alg RS256|ES256|all] [--now] [--json]", "replace the server's signing keys", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.keysRotate(ctx, cfg, f) })
+	cmd.Flags().StringVar(&f.alg, "alg", "all", "the signing `algorithm` to rotate: RS256, ES256 or all")
+	cmd.Flags().BoolVar(&f.now, "now", false, "sign with the new key at once and withdraw the old one now, for a leaked key: tokens it signed stop verifying")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	completeWords(cmd, "alg", provider.AlgRS256, provider.AlgES256, "all")
+	return cmd
+}
+
+func (c *cli) keysRotate(ctx context.Context, cfg config.Config, f keysRotateFlags) error {
 	algs := []string{provider.AlgRS256, provider.AlgES256}
-	switch *alg {
+	switch f.alg {
 	case "all":
 	case provider.AlgRS256, provider.AlgES256:
-		algs = []string{*alg}
+		algs = []string{f.alg}
 	default:
-		return usageError("keys rotate: --alg must be RS256, ES256 or all, got %q", *alg)
+		return usageError("keys rotate: --alg must be RS256, ES256 or all, got %q", f.alg)
 	}
 	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
@@ -216,7 +241,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 	set.SetRotation(provider.KeyRotation{Lifetime: max(cfg.AccessTokenTTL, cfg.IDTokenTTL, cfg.APIKeyJWTTTL)})
 	var done []*provider.Rotated
 	for _, a := range algs {
-		r, err := set.Rotate(ctx, a, *now)
+		r, err := set.Rotate(ctx, a, f.now)
 		if errors.Is(err, storage.ErrConflict) {
 			return fmt.Errorf("the %s key was rotated by another process just now; run keys rotate again if you meant to rotate twice", a)
 		} else if err != nil {
@@ -224,7 +249,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 		}
 		done = append(done, r)
 	}
-	if *asJSON {
+	if f.asJSON {
 		out := make([]map[string]any, 0, len(done))
 		for _, r := range done {
 			m := map[string]any{"alg": r.Alg, "kid": r.KID, "signs_at": r.SignsAt.Format(time.RFC3339)}
@@ -242,7 +267,7 @@ func (c *cli) keysRotate(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "%s: new key %s is published now and signs from %s.\n", r.Alg, r.KID, r.SignsAt.Local().Format(time.DateTime))
 		switch {
 		case r.Replaced == "":
-		case *now:
+		case f.now:
 			fmt.Fprintf(c.stdout, "  %s and any older %s key were withdrawn: tokens they signed no longer verify.\n", r.Replaced, r.Alg)
 		default:
 			fmt.Fprintf(c.stdout, "  %s signs until then and stays in the JWKS until %s, when what it signed has expired.\n",

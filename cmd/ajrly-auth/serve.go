@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/handlers"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -20,15 +23,16 @@ const janitorInterval = 10 * time.Minute
 // usageFlushInterval is how often counted API key uses are written.
 const usageFlushInterval = 30 * time.Second
 
-func (c *cli) serve(ctx context.Context, args []string) error {
-	fs := c.newFlags("serve")
-	cfg, err := c.settings(fs, "[flags]", args)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("serve takes no arguments, got %q", fs.Args())
-	}
+// serveCmd is serve, which also runs when the command line names no
+// command.
+func (c *cli) serveCmd() *cobra.Command {
+	cmd := c.command("serve [flags]", "run the server (migrates the database first unless --auto-migrate=false)", noArgs,
+		func(ctx context.Context, cfg config.Config, _ []string) error { return c.serve(ctx, cfg) })
+	cmd.Annotations = map[string]string{annDefault: "true"}
+	return cmd
+}
+
+func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 	log := newLogger(cfg, c.stderr)
 	slog.SetDefault(log)
 	log.Info("starting ajrly-auth", "config", cfg)

@@ -40,7 +40,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary builds ajrly-auth once per test run and returns its path.
+// binary builds ajrly-auth once per test run, as a release is built (with
+// its version set by -ldflags, see TestVersionFromLdflags), and returns
+// its path.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -53,7 +55,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "ajrly-auth")
-		out, err := exec.Command(gobin, "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command(gobin, "build", "-ldflags", "-X main.version="+testBuildVersion, "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}

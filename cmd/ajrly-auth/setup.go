@@ -11,48 +11,108 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// settings adds the settings flags to a subcommand's own, parses them and
-// loads the configuration. synopsis is what follows the command's name in
-// its usage line.
-func (c *cli) settings(fs *flag.FlagSet, synopsis string, args []string) (config.Config, error) {
-	own := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
-	loader := config.NewLoader(fs)
-	fs.Usage = func() {
-		out := fs.Output()
-		fmt.Fprintf(out, "Usage: %s %s\n", fs.Name(), synopsis)
-		if len(own) == 0 {
-			fmt.Fprintln(out, "\nSettings (each also an AJRLY_* variable or a key of the --config file):")
-			fs.PrintDefaults()
-			return
+// settingAnnotation marks the flags of the settings, which the help lists
+// apart from a command's own.
+const settingAnnotation = "ajrly-auth/setting"
+
+// withSettings gives cmd the settings flags and makes it run body with the
+// configuration they, the environment and the --config file make.
+//
+// config.NewLoader binds the settings to a standard FlagSet and tells from
+// it which flags were given, since a flag beats the environment and the
+// environment beats the file. Each setting becomes a pflag whose Set goes
+// through that FlagSet's Set, which records the flag as given. (pflag's
+// AddGoFlagSet sets the values without recording that, so the environment
+// would win over the command line.)
+func (c *cli) withSettings(cmd *cobra.Command, body func(ctx context.Context, cfg config.Config, args []string) error) {
+	std := flag.NewFlagSet(cmd.CommandPath(), flag.ContinueOnError)
+	std.SetOutput(io.Discard)
+	loader := config.NewLoader(std)
+	std.VisitAll(func(f *flag.Flag) { cmd.Flags().AddFlag(bridgeFlag(std, f)) })
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
+	completeWords(cmd, "log-level", "debug", "info", "warn", "error")
+	completeWords(cmd, "log-format", "text", "json")
+	completeWords(cmd, "registration-mode", "open", "token", "off")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		// pflag has parsed the line, setting each flag given through std.Set;
+		// parsing nothing marks std parsed, which Load requires.
+		if err := std.Parse(nil); err != nil {
+			return err
 		}
-		mine := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
-		mine.SetOutput(out)
-		fs.VisitAll(func(f *flag.Flag) {
-			if own[f.Name] {
-				mine.Var(f.Value, f.Name, f.Usage)
-			}
-		})
-		fmt.Fprintln(out, "\nFlags:")
-		mine.PrintDefaults()
-		fmt.Fprintln(out, "\nIt also takes the settings flags (--dsn, --config, ...): run \"ajrly-auth serve -h\" to list them.")
+		cfg, err := loader.Load(c.getenv)
+		if err != nil {
+			return fmt.Errorf("invalid configuration:\n%w", err)
+		}
+		return body(cmd.Context(), cfg, args)
 	}
-	if err := parse(fs, args); err != nil {
-		return config.Config{}, err
+}
+
+// isSetting reports whether f is one of the settings flags.
+func isSetting(f *pflag.Flag) bool {
+	_, ok := f.Annotations[settingAnnotation]
+	return ok
+}
+
+// bridgeFlag returns a pflag for the flag f of std.
+func bridgeFlag(std *flag.FlagSet, f *flag.Flag) *pflag.Flag {
+	v := bridgedValue{std: std, f: f}
+	pf := &pflag.Flag{
+		Name:        f.Name,
+		Usage:       f.Usage,
+		Value:       v,
+		DefValue:    f.Value.String(),
+		Annotations: map[string][]string{settingAnnotation: {"true"}},
 	}
-	cfg, err := loader.Load(c.getenv)
-	if err != nil {
-		return config.Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	if v.Type() == "bool" {
+		pf.NoOptDefVal = "true" // --demo means --demo=true
 	}
-	return cfg, nil
+	return pf
+}
+
+// bridgedValue is a setting's value as pflag sees it.
+type bridgedValue struct {
+	std *flag.FlagSet
+	f   *flag.Flag
+}
+
+func (v bridgedValue) String() string { return v.f.Value.String() }
+
+// Set sets the flag through its FlagSet, which records it as given.
+func (v bridgedValue) Set(s string) error { return v.std.Set(v.f.Name, s) }
+
+// Type names the kind of value, which pflag uses to show the default and to
+// know the flags that need no value.
+func (v bridgedValue) Type() string {
+	if b, ok := v.f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return "bool"
+	}
+	t := reflect.TypeOf(v.f.Value)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.String:
+		return "string"
+	case t.Kind() == reflect.Int:
+		return "int"
+	case t.Kind() == reflect.Int64: // the settings of 64 bits are durations
+		return "duration"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+		return "strings"
+	}
+	return "value"
 }
 
 // newLogger builds the process logger from the configuration.
