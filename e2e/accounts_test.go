@@ -16,30 +16,6 @@ import (
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
-// signUp fills in the sign-up page p.
-func (a *agent) signUp(p page, name, email, password, org string) page {
-	a.t.Helper()
-	form := url.Values{"csrf_token": {p.csrf(a.t)}, "name": {name}, "email": {email}, "password": {password}, "organization": {org}}
-	if f := p.flow(); f != "" {
-		form.Set("flow", f)
-	}
-	return a.post(a.s.URL+"/signup", form)
-}
-
-// exchange redeems an authorization's code with the app's client library.
-func (w *webApp) exchange(t *testing.T, az authorization, redirect *url.URL) *oauth2.Token {
-	t.Helper()
-	code := redirect.Query().Get("code")
-	if code == "" {
-		t.Fatalf("no code in %s", redirect)
-	}
-	tok, err := w.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	return tok
-}
-
 func TestSignUpContinuesTheAuthorizationWithTheOrgClaim(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
@@ -93,10 +69,6 @@ func TestSignUpContinuesTheAuthorizationWithTheOrgClaim(t *testing.T) {
 			t.Errorf("organizations of the new user = %+v", orgs)
 		}
 	})
-}
-
-var inputValue = func(name string) *regexp.Regexp {
-	return regexp.MustCompile(`name="` + name + `"[^>]*value="([^"]*)"`)
 }
 
 func TestSignUpExplainsEachProblem(t *testing.T) {

@@ -86,32 +86,6 @@ func isolatedBrowser(t *testing.T, b *browser) *browser {
 	return o
 }
 
-// shownText is the text of sel on the page the tab shows; unlike text it
-// fails at once, saying what the page shows, when sel is not there.
-func shownText(t *testing.T, b *browser, sel string) string {
-	t.Helper()
-	if b.count(t, sel) == 0 {
-		t.Fatalf("the page at %s has no %s; it says: %s", b.location(t), sel, b.describe(t))
-	}
-	return b.text(t, sel)
-}
-
-// fieldValue is the current value of the form field with id.
-func fieldValue(t *testing.T, b *browser, id string) string {
-	t.Helper()
-	return run(t, b, "read the value of #"+id, chromedp.Value(chromedp.ID(id)))
-}
-
-// expectPath fails unless the tab shows the provider's page at path
-// (exactly, whatever the query).
-func expectPath(t *testing.T, b *browser, s *server, path string) {
-	t.Helper()
-	loc := b.location(t)
-	if loc.Host != hostOf(s.URL) || loc.Path != path {
-		t.Fatalf("the browser is at %s, want the provider's %s; the page says: %s", loc, path, b.describe(t))
-	}
-}
-
 // signInToAccount signs in on the provider's own sign-in page, outside
 // any authorization, and expects the home page.
 func signInToAccount(t *testing.T, b *browser, s *server, email, password string) {

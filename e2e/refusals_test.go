@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,15 +16,6 @@ import (
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-// oauthError returns the RFC 6749 error code of a failed oauth2 library call.
-func oauthError(err error) string {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		return re.ErrorCode
-	}
-	return ""
-}
 
 func TestReplayedCodeFailsAndRevokesItsTokens(t *testing.T) {
 	t.Parallel()

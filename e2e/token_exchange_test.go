@@ -16,81 +16,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
-	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-// keyOwner is a person with an organization and API keys.
-type keyOwner struct {
-	user *storage.User
-	org  *storage.Organization
-}
-
-func (s *server) newKeyOwner(t testing.TB, email string) keyOwner {
-	t.Helper()
-	u, org, err := s.Store.SignUp(context.Background(), email, "Key Owner", "a long enough password", "Org of "+email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyOwner{user: u, org: org}
-}
-
-// newAPIKey creates a key with scopes (and an expiry when exp is non-nil)
-// and returns it with its secret.
-func (s *server) newAPIKey(t testing.TB, o keyOwner, scopes string, exp *time.Time) (*storage.APIKey, string) {
-	t.Helper()
-	k, secret, err := provider.NewAPIKey(provider.APIKeySpec{OrgID: o.org.ID, UserID: o.user.ID, Role: storage.RoleOwner,
-		Name: "test key", Scopes: strings.Fields(scopes)}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.ExpiresAt = exp // possibly in the past, which NewAPIKey refuses
-	if err := s.Store.CreateAPIKey(context.Background(), k); err != nil {
-		t.Fatal(err)
-	}
-	return k, secret
-}
-
-// exchangeForm is an API-key exchange request's form.
-func exchangeForm(key string, extra ...string) url.Values {
-	f := url.Values{
-		"grant_type":         {provider.GrantTypeTokenExchange},
-		"subject_token":      {key},
-		"subject_token_type": {provider.TokenTypeAPIKey},
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		f.Set(extra[i], extra[i+1])
-	}
-	return f
-}
-
-// verifyAccessJWT checks an RFC 9068 token against the server's JWKS, as a
-// resource server would, and returns its header type and claims.
-func verifyAccessJWT(t *testing.T, s *server, token string) map[string]any {
-	t.Helper()
-	set := s.jwks(t)
-	jws, err := jose.ParseSigned(token)
-	if err != nil {
-		t.Fatalf("parse access token: %v", err)
-	}
-	h := jws.Signatures[0].Protected
-	if h.ExtraHeaders[jose.HeaderType] != "at+jwt" || h.Algorithm != "ES256" {
-		t.Errorf("header typ %v alg %s, want at+jwt ES256", h.ExtraHeaders[jose.HeaderType], h.Algorithm)
-	}
-	keys := set.Key(h.KeyID)
-	if len(keys) != 1 {
-		t.Fatalf("kid %q is not in the JWKS", h.KeyID)
-	}
-	payload, err := jws.Verify(keys[0].Key)
-	if err != nil {
-		t.Fatalf("the access token does not verify against the JWKS: %v", err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims
-}
 
 func TestAPIKeyExchange(t *testing.T) {
 	t.Parallel()
