@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -157,7 +157,7 @@ func TestFirstPartyAppsSkipConsent(t *testing.T) {
 	s := newServer(t, storagetest.Backends()[0])
 	s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
 	redirect := "http://" + freePort(t) + "/callback"
-	c, _ := s.createClient(t, provider.ClientSpec{Name: "Ajrly Dashboard", RedirectURIs: []string{redirect}, FirstParty: true})
+	c, _ := s.createClient(t, clients.Spec{Name: "Ajrly Dashboard", RedirectURIs: []string{redirect}, FirstParty: true})
 	q := url.Values{"client_id": {c.ID}, "response_type": {"code"}, "redirect_uri": {redirect}, "scope": {"openid read"}, "state": {"state-12345678"}}
 	a := s.newAgent(t)
 	// Right after signing in, and on later visits, no consent page.
@@ -223,7 +223,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 		s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
 		s.createUser(t, "bob@example.com", "correct horse battery", "Bob")
 		bye := "https://app.example.com/signed-out"
-		app := newWebAppWith(t, s, provider.ClientSpec{Name: "App", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
+		app := newWebAppWith(t, s, clients.Spec{Name: "App", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
 			Scopes: []string{"openid"}, PostLogoutRedirectURIs: []string{bye}})
 
 		signedIn := func(email string) (*agent, string) {

@@ -24,7 +24,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -81,7 +81,7 @@ func BenchmarkTokenCodeExchange(b *testing.B) {
 	forEachBenchServer(b, func(b *testing.B, s *server) {
 		user := s.createUser(b, "bench@example.com", "correct horse battery", "Bench User")
 		redirect := "http://" + freePort(b) + "/callback"
-		app, secret := s.createClient(b, provider.ClientSpec{
+		app, secret := s.createClient(b, clients.Spec{
 			Name:         "Bench App",
 			RedirectURIs: []string{redirect},
 			Scopes:       []string{"openid", "read"},
@@ -199,6 +199,6 @@ func BenchmarkLoadGenerator(b *testing.B) {
 // grant with the scope read.
 func (s *server) serviceClient(b *testing.B) (string, string) {
 	b.Helper()
-	c, secret := s.createClient(b, provider.ClientSpec{Name: "Bench Service", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+	c, secret := s.createClient(b, clients.Spec{Name: "Bench Service", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 	return c.ID, secret
 }

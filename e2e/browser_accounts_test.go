@@ -17,7 +17,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -500,7 +500,7 @@ func TestBrowserLogout(t *testing.T) {
 		s.createUser(t, "ivan@example.com", "correct horse battery", "Ivan Example")
 		app := newByeAppServer(t)
 		bye := app.URL + "/bye"
-		wa := newWebAppWith(t, s, provider.ClientSpec{
+		wa := newWebAppWith(t, s, clients.Spec{
 			Name:                   "Example App",
 			RedirectURIs:           []string{app.URL + "/callback"},
 			PostLogoutRedirectURIs: []string{bye},

@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ajrly/ajrly-auth/cmd/example-api/api"
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
@@ -126,7 +126,7 @@ func TestBrowserAPIKeyLifecycle(t *testing.T) {
 
 		// The answer shows the key once, with the warning and a copy button.
 		secret := shownText(t, br, "#new-key")
-		if !strings.HasPrefix(secret, storage.APIKeyPrefix) || provider.CheckAPIKeyFormat(secret) != nil {
+		if !strings.HasPrefix(secret, storage.APIKeyPrefix) || apikeys.CheckFormat(secret) != nil {
 			t.Fatalf("the page shows the key %q, want a well-formed sk_live_ key", secret)
 		}
 		if got := shownText(t, br, "#new-key-box"); !strings.Contains(got, "It will not be shown again") || !strings.Contains(got, keyName) {

@@ -14,7 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -138,7 +138,7 @@ func TestOIDCCIdtokenUnsigned(t *testing.T) {
 			"redirect_uris":                []string{"http://" + freePort(t) + "/callback"},
 			"id_token_signed_response_alg": "none",
 		})
-		if resp.StatusCode != http.StatusBadRequest || body["error"] != provider.ErrCodeInvalidClientMetadata {
+		if resp.StatusCode != http.StatusBadRequest || body["error"] != clients.ErrCodeInvalidClientMetadata {
 			t.Fatalf("registration asking for unsigned ID tokens: status %d, body %v; want 400 invalid_client_metadata", resp.StatusCode, body)
 		}
 		if desc, _ := body["error_description"].(string); !strings.Contains(desc, "id_token_signed_response_alg") {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/cmd/example-api/api"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -232,8 +233,8 @@ func TestExampleAPIWithCodeFlowTokens(t *testing.T) {
 		e.call(t, "GET", "/v1/projects", tok.RefreshToken, "").wantInvalidToken(t, "a refresh token")
 
 		// A client set to JWT access tokens: checked locally.
-		jwtApp := newWebAppWith(t, s, provider.ClientSpec{Name: "JWT App", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
-			Scopes: strings.Fields(appScopes), AccessTokenFormat: provider.AccessTokenJWT})
+		jwtApp := newWebAppWith(t, s, clients.Spec{Name: "JWT App", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
+			Scopes: strings.Fields(appScopes), AccessTokenFormat: clients.AccessTokenJWT})
 		az = jwtApp.newAuthorization(t)
 		code = jwtApp.code(t, az, "alice@example.com", "correct horse battery")
 		jtok, err := jwtApp.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier))
@@ -246,7 +247,7 @@ func TestExampleAPIWithCodeFlowTokens(t *testing.T) {
 		}
 
 		// A client acting for itself acts for no organization.
-		worker, workerSecret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+		worker, workerSecret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 		resp, body := s.postForm(t, "/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}, worker.ID, workerSecret)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("client credentials: %d %v", resp.StatusCode, body)

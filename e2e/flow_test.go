@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -158,7 +159,7 @@ func TestClientCredentials(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		c, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read", "projects:write"}})
+		c, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read", "projects:write"}})
 		rsID, rsSecret := s.resourceServer(t)
 		resp, body := s.postForm(t, "/token", map[string][]string{"grant_type": {"client_credentials"}, "scope": {"projects:read projects:write"}}, c.ID, secret)
 		if resp.StatusCode != http.StatusOK || body["scope"] != "projects:read projects:write" || body["refresh_token"] != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -37,7 +38,7 @@ func (s *server) newKeyOwner(t testing.TB, email string) keyOwner {
 // and returns it with its secret.
 func (s *server) newAPIKey(t testing.TB, o keyOwner, scopes string, exp *time.Time) (*storage.APIKey, string) {
 	t.Helper()
-	k, secret, err := provider.NewAPIKey(provider.APIKeySpec{OrgID: o.org.ID, UserID: o.user.ID, Role: storage.RoleOwner,
+	k, secret, err := apikeys.New(apikeys.Spec{OrgID: o.org.ID, UserID: o.user.ID, Role: storage.RoleOwner,
 		Name: "test key", Scopes: strings.Fields(scopes)}, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -278,7 +278,7 @@ func mintCodes(b *testing.B, s *server, clientID, redirect string, user *storage
 // signed in with a password just now.
 func benchSession(issuer string, u *storage.User, scopes fosite.Arguments) *openid.DefaultSession {
 	now := time.Now().UTC().Truncate(time.Second)
-	extra := handlers.UserClaims(u, scopes)
+	extra := provider.UserClaims(u, scopes)
 	delete(extra, "sub")
 	return &openid.DefaultSession{
 		Subject:  u.ID,

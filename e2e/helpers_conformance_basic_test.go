@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -64,7 +65,7 @@ func newBasicOPAt(t *testing.T, b storagetest.Backend, redirect string, opts ...
 	t.Helper()
 	s := newServer(t, b, opts...)
 	user := s.createUser(t, basicEmail, basicPassword, basicName)
-	app := newWebAppWith(t, s, provider.ClientSpec{
+	app := newWebAppWith(t, s, clients.Spec{
 		Name:         "Conformance Client",
 		RedirectURIs: []string{redirect},
 		Scopes:       basicScopes,
@@ -519,7 +520,7 @@ func basicUnsupportedScope(t *testing.T, b storagetest.Backend, scope string, un
 	resp, body := op.s.registrationCall(t, http.MethodPost, "/register", "", map[string]any{
 		"client_name": "Wants " + scope, "redirect_uris": []string{op.app.redirect}, "scope": scope,
 	})
-	if resp.StatusCode != http.StatusBadRequest || body["error"] != provider.ErrCodeInvalidClientMetadata {
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != clients.ErrCodeInvalidClientMetadata {
 		t.Errorf("registering scope %q: status %d, body %v; want 400 invalid_client_metadata", scope, resp.StatusCode, body)
 	}
 	q := op.params(t, scope)

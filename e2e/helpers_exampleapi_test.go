@@ -17,6 +17,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/cmd/example-api/api"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -171,7 +172,7 @@ func newExampleOrg(t *testing.T, s *server, email string) exampleOrg {
 // key creates an API key with scopes and returns it with its secret.
 func (o exampleOrg) key(t *testing.T, s *server, name, scopes string) (*storage.APIKey, string) {
 	t.Helper()
-	k, secret, err := provider.NewAPIKey(provider.APIKeySpec{OrgID: o.org.ID, UserID: o.user.ID, Role: storage.RoleOwner,
+	k, secret, err := apikeys.New(apikeys.Spec{OrgID: o.org.ID, UserID: o.user.ID, Role: storage.RoleOwner,
 		Name: name, Scopes: strings.Fields(scopes)}, time.Now())
 	if err != nil {
 		t.Fatalf("new api key: %v", err)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 )
 
 // webApp is a third-party web app registered with the provider, with the
@@ -39,7 +40,7 @@ func newWebApp(t *testing.T, s *server, public bool) *webApp {
 // newWebAppAt registers an app whose redirect URI is redirect.
 func newWebAppAt(t *testing.T, s *server, redirect string, public bool) *webApp {
 	t.Helper()
-	return newWebAppWith(t, s, provider.ClientSpec{
+	return newWebAppWith(t, s, clients.Spec{
 		Name:         "Example App",
 		RedirectURIs: []string{redirect},
 		Scopes:       strings.Fields(appScopes),
@@ -49,7 +50,7 @@ func newWebAppAt(t *testing.T, s *server, redirect string, public bool) *webApp 
 
 // newWebAppWith registers an app as spec says (its first redirect URI is
 // the one the app uses) and sets up its client libraries.
-func newWebAppWith(t *testing.T, s *server, spec provider.ClientSpec) *webApp {
+func newWebAppWith(t *testing.T, s *server, spec clients.Spec) *webApp {
 	t.Helper()
 	c, secret := s.createClient(t, spec)
 	op, err := oidc.NewProvider(t.Context(), s.URL) // discovery; checks the issuer

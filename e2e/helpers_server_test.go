@@ -21,6 +21,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -176,9 +177,9 @@ func forEachBackend(t *testing.T, test func(t *testing.T, b storagetest.Backend)
 }
 
 // createClient registers a client and returns it with its secret.
-func (s *server) createClient(t testing.TB, spec provider.ClientSpec) (*storage.Client, string) {
+func (s *server) createClient(t testing.TB, spec clients.Spec) (*storage.Client, string) {
 	t.Helper()
-	c, secret, err := provider.NewClient(spec)
+	c, secret, err := clients.New(spec)
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
@@ -200,7 +201,7 @@ func (s *server) client(t testing.TB, id string) *storage.Client {
 // resourceServer registers a confidential client that introspects tokens.
 func (s *server) resourceServer(t testing.TB) (string, string) {
 	t.Helper()
-	c, secret := s.createClient(t, provider.ClientSpec{Name: "Resource Server", GrantTypes: []string{provider.GrantClientCredentials},
+	c, secret := s.createClient(t, clients.Spec{Name: "Resource Server", GrantTypes: []string{clients.GrantClientCredentials},
 		Scopes: []string{"read"}, ResourceServer: true})
 	return c.ID, secret
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -35,7 +35,7 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServer(t, store, serverOptions{accessTTL: time.Hour})
-	c, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+	c, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 	rsID, rsSecret := s.resourceServer(t)
 	resp, body := s.postForm(t, "/token", url.Values{"grant_type": {"client_credentials"}}, c.ID, secret)
 	if resp.StatusCode != http.StatusOK {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -67,7 +68,7 @@ func TestAPIKeyExchange(t *testing.T) {
 		}
 
 		// A client allowed the grant may authenticate; it is then the client_id.
-		c, cs := s.createClient(t, provider.ClientSpec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
+		c, cs := s.createClient(t, clients.Spec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
 		resp, body = s.postForm(t, "/token", exchangeForm(secret, "scope", "read"), c.ID, cs)
 		if resp.StatusCode != http.StatusOK || verifyAccessJWT(t, s, body["access_token"].(string))["client_id"] != c.ID {
 			t.Fatalf("exchange by a client: status %d: %v", resp.StatusCode, body)
@@ -122,8 +123,8 @@ func TestBadAPIKeyExchanges(t *testing.T) {
 	if err := s.Store.RevokeAPIKey(context.Background(), revokedKey.ID); err != nil {
 		t.Fatal(err)
 	}
-	unauthorized, us := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
-	allowed, as := s.createClient(t, provider.ClientSpec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
+	unauthorized, us := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
+	allowed, as := s.createClient(t, clients.Spec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
 	unknown := "sk_live_" + strings.Repeat("Z", 43)
 
 	tests := []struct {
@@ -176,8 +177,8 @@ func TestJWTAccessTokensForClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app := newWebAppWith(t, s, provider.ClientSpec{Name: "Mobile", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
-			Scopes: []string{"openid", "email", "offline_access", "projects:read"}, AccessTokenFormat: provider.AccessTokenJWT})
+		app := newWebAppWith(t, s, clients.Spec{Name: "Mobile", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
+			Scopes: []string{"openid", "email", "offline_access", "projects:read"}, AccessTokenFormat: clients.AccessTokenJWT})
 		rsID, rsSecret := s.resourceServer(t)
 		az := app.newAuthorization(t)
 		tok := app.exchange(t, az, s.newAgent(t).authorize(az.url, "alice@example.com", "correct horse battery", "allow"))
