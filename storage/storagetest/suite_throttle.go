@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 // throttleCases are the cases of the sign-in throttle.
 var throttleCases = []testCase{
 	{"failed sign-ins slow down with growing delays that stop at a maximum", testThrottle},
+	{"a sign-in attempt reserved while a success clears the same key never fails", testReserveRacesClear},
 }
 
 func testThrottle(t *testing.T, s *storage.Store, clock *Clock) {
@@ -65,5 +67,33 @@ func testThrottle(t *testing.T, s *storage.Store, clock *Clock) {
 	Must(t, err)
 	if got := until.Sub(clock.Now()); got != p.Max {
 		t.Fatalf("after 9 failures blocked for %v, want %v", got, p.Max)
+	}
+}
+
+// testReserveRacesClear races ReserveAttempt against ClearFailures (a
+// successful sign-in) on one key. A reservation that found the counter's
+// row and then lost it to the clear answered "not found", and the sign-in
+// a 500; every reservation must succeed and be allowed.
+func testReserveRacesClear(t *testing.T, s *storage.Store, _ *Clock) {
+	key := storage.ThrottleKey{Key: "acct:race", Policy: storage.ThrottlePolicy{Free: 1000, Base: time.Second, Max: time.Minute, Window: time.Hour}}
+	const rounds, callers = 100, 8
+	for round := range rounds {
+		// The row exists, as it does once one attempt was charged.
+		if allowed, _, err := s.ReserveAttempt(ctx(t), key); err != nil || !allowed {
+			t.Fatalf("round %d: first reservation: allowed %v, %v", round, allowed, err)
+		}
+		ok, errs := race(callers, func(i int) error {
+			if i%2 == 1 {
+				return s.ClearFailures(ctx(t), key.Key)
+			}
+			allowed, until, err := s.ReserveAttempt(ctx(t), key)
+			if err == nil && (!allowed || !until.IsZero()) {
+				err = fmt.Errorf("reservation refused or blocked until %v", until)
+			}
+			return err
+		})
+		if ok != callers {
+			t.Fatalf("round %d: %d of %d calls failed: %v", round, callers-ok, callers, errs)
+		}
 	}
 }
