@@ -400,12 +400,13 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 		meta["userinfo_signed_response_alg"] = "RS256"
 		bye := meta["post_logout_redirect_uris"].([]string)[0]
 		app := s.appFor(t, s.register(t, meta), oauth2.AuthStyleInHeader)
-		signedIn := func() (*agent, *oauth2.Token) {
+		signedIn := func(t *testing.T) (*agent, *oauth2.Token) {
+			t.Helper()
 			a := s.newAgent(t)
 			az := app.newAuthorization(t)
 			return a, app.exchange(t, az, a.authorize(az.url, "alice@example.com", "correct horse battery", "allow"))
 		}
-		_, tok := signedIn()
+		_, tok := signedIn(t)
 		idToken := tok.Extra("id_token").(string)
 
 		// The signed UserInfo answer: a JWT of ours to the client, about
@@ -456,7 +457,7 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name+" at /authorize", func(t *testing.T) {
 				t.Parallel()
-				a, _ := signedIn()
+				a, _ := signedIn(t)
 				authURL := app.newAuthorization(t).url + "&id_token_hint=" + url.QueryEscape(tc.hint)
 				if tc.ok {
 					// Through consent to the code: fosite reads the hint again.
@@ -473,7 +474,7 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 			})
 			t.Run(tc.name+" at /logout", func(t *testing.T) {
 				t.Parallel()
-				a, _ := signedIn()
+				a, _ := signedIn(t)
 				q := url.Values{"id_token_hint": {tc.hint}, "post_logout_redirect_uri": {bye}, "state": {"st"}}
 				p := a.get(s.URL + "/logout?" + q.Encode())
 				signedInNow := a.get(s.URL+"/").url.Path == "/"
