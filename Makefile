@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := bin/ajrly-auth
 PKGS    := ./...
-# the browsers e2e/chrome_test.go looks for (chromiumNames)
+# the browsers e2e/helpers_chromium_test.go looks for (chromiumNames)
 CHROMIUM_CANDIDATES := /usr/bin/chromium chromium chromium-browser google-chrome
 
 .PHONY: all build run test vet fmt-check bench fuzz clean

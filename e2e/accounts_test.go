@@ -11,34 +11,10 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-// signUp fills in the sign-up page p.
-func (a *agent) signUp(p page, name, email, password, org string) page {
-	a.t.Helper()
-	form := url.Values{"csrf_token": {p.csrf(a.t)}, "name": {name}, "email": {email}, "password": {password}, "organization": {org}}
-	if f := p.flow(); f != "" {
-		form.Set("flow", f)
-	}
-	return a.post(a.s.URL+"/signup", form)
-}
-
-// exchange redeems an authorization's code with the app's client library.
-func (w *webApp) exchange(t *testing.T, az authorization, redirect *url.URL) *oauth2.Token {
-	t.Helper()
-	code := redirect.Query().Get("code")
-	if code == "" {
-		t.Fatalf("no code in %s", redirect)
-	}
-	tok, err := w.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier))
-	if err != nil {
-		t.Fatalf("exchange: %v", err)
-	}
-	return tok
-}
 
 func TestSignUpContinuesTheAuthorizationWithTheOrgClaim(t *testing.T) {
 	t.Parallel()
@@ -93,10 +69,6 @@ func TestSignUpContinuesTheAuthorizationWithTheOrgClaim(t *testing.T) {
 			t.Errorf("organizations of the new user = %+v", orgs)
 		}
 	})
-}
-
-var inputValue = func(name string) *regexp.Regexp {
-	return regexp.MustCompile(`name="` + name + `"[^>]*value="([^"]*)"`)
 }
 
 func TestSignUpExplainsEachProblem(t *testing.T) {
@@ -185,7 +157,7 @@ func TestFirstPartyAppsSkipConsent(t *testing.T) {
 	s := newServer(t, storagetest.Backends()[0])
 	s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
 	redirect := "http://" + freePort(t) + "/callback"
-	c, _ := s.createClient(t, provider.ClientSpec{Name: "Ajrly Dashboard", RedirectURIs: []string{redirect}, FirstParty: true})
+	c, _ := s.createClient(t, clients.Spec{Name: "Ajrly Dashboard", RedirectURIs: []string{redirect}, FirstParty: true})
 	q := url.Values{"client_id": {c.ID}, "response_type": {"code"}, "redirect_uri": {redirect}, "scope": {"openid read"}, "state": {"state-12345678"}}
 	a := s.newAgent(t)
 	// Right after signing in, and on later visits, no consent page.
@@ -251,7 +223,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 		s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
 		s.createUser(t, "bob@example.com", "correct horse battery", "Bob")
 		bye := "https://app.example.com/signed-out"
-		app := newWebAppWith(t, s, provider.ClientSpec{Name: "App", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
+		app := newWebAppWith(t, s, clients.Spec{Name: "App", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
 			Scopes: []string{"openid"}, PostLogoutRedirectURIs: []string{bye}})
 
 		signedIn := func(email string) (*agent, string) {

@@ -25,6 +25,7 @@ import (
 	"github.com/ajrly/ajrly-auth/handlers/oauth"
 	"github.com/ajrly/ajrly-auth/handlers/signin"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -311,7 +312,7 @@ func TestRegistrationListsAreCappedBeforeAnyWork(t *testing.T) {
 func TestTokenRefusesMoreThan50Scopes(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, storagetest.Backends()[0])
-	worker, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+	worker, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 	_, key := s.newAPIKey(t, s.newKeyOwner(t, "owner@example.com"), "read", nil)
 	many := make([]string, 5000)
 	for i := range many {
@@ -418,8 +419,8 @@ func TestRegistrationKeepsOnlyBoundedUnknownMetadata(t *testing.T) {
 			kept++
 		}
 	}
-	if kept != provider.MaxExtraMembers {
-		t.Errorf("%d of 30 unknown members kept, want %d", kept, provider.MaxExtraMembers)
+	if kept != clients.MaxExtraMembers {
+		t.Errorf("%d of 30 unknown members kept, want %d", kept, clients.MaxExtraMembers)
 	}
 }
 
@@ -500,7 +501,7 @@ func TestWeakClientKeysAreRefused(t *testing.T) {
 		}
 	})
 	t.Run("a request object signed with a weak key stored before the rule is refused", func(t *testing.T) {
-		c, _, err := provider.NewClient(provider.ClientSpec{Name: "Old Client", RedirectURIs: []string{redirect}, Scopes: []string{"openid"}})
+		c, _, err := clients.New(clients.Spec{Name: "Old Client", RedirectURIs: []string{redirect}, Scopes: []string{"openid"}})
 		if err != nil {
 			t.Fatal(err)
 		}

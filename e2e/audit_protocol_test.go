@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -101,9 +102,9 @@ func TestTokenEndpointAnswersTheRFC6749ErrorCodeOfEachMistake(t *testing.T) {
 		// the row is found, the HMAC does not match.
 		_, sig, _ := strings.Cut(strings.TrimPrefix(tok.RefreshToken, provider.PrefixRefreshToken), ".")
 		tampered := provider.PrefixRefreshToken + randomString(t) + randomString(t)[:11] + "." + sig
-		codeOnly, codeOnlySecret := s.createClient(t, provider.ClientSpec{Name: "Code Only", RedirectURIs: []string{app.redirect},
-			GrantTypes: []string{provider.GrantAuthorizationCode}, Scopes: []string{"openid", "read"}})
-		worker, workerSecret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+		codeOnly, codeOnlySecret := s.createClient(t, clients.Spec{Name: "Code Only", RedirectURIs: []string{app.redirect},
+			GrantTypes: []string{clients.GrantAuthorizationCode}, Scopes: []string{"openid", "read"}})
+		worker, workerSecret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 		public := newWebApp(t, s, true)
 		owner := s.newKeyOwner(t, "keys@example.com")
 		_, apiKey := s.newAPIKey(t, owner, "read", nil)
@@ -349,7 +350,7 @@ func TestAuthorizeErrorPageNeverShowsRequestText(t *testing.T) {
 	s := newServer(t, storagetest.Backends()[0])
 	// Two redirect URIs, so that a request naming none cannot be answered
 	// at either (RFC 6749 §3.1.2.3).
-	app := newWebAppWith(t, s, provider.ClientSpec{Name: "Example App", Scopes: []string{"openid"},
+	app := newWebAppWith(t, s, clients.Spec{Name: "Example App", Scopes: []string{"openid"},
 		RedirectURIs: []string{"http://" + freePort(t) + "/callback", "http://" + freePort(t) + "/other"}})
 	const lure = "Security alert: your Ajrly account is locked. Call +1-555-0100"
 	tests := []struct {
@@ -399,12 +400,13 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 		meta["userinfo_signed_response_alg"] = "RS256"
 		bye := meta["post_logout_redirect_uris"].([]string)[0]
 		app := s.appFor(t, s.register(t, meta), oauth2.AuthStyleInHeader)
-		signedIn := func() (*agent, *oauth2.Token) {
+		signedIn := func(t *testing.T) (*agent, *oauth2.Token) {
+			t.Helper()
 			a := s.newAgent(t)
 			az := app.newAuthorization(t)
 			return a, app.exchange(t, az, a.authorize(az.url, "alice@example.com", "correct horse battery", "allow"))
 		}
-		_, tok := signedIn()
+		_, tok := signedIn(t)
 		idToken := tok.Extra("id_token").(string)
 
 		// The signed UserInfo answer: a JWT of ours to the client, about
@@ -455,7 +457,7 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(tc.name+" at /authorize", func(t *testing.T) {
 				t.Parallel()
-				a, _ := signedIn()
+				a, _ := signedIn(t)
 				authURL := app.newAuthorization(t).url + "&id_token_hint=" + url.QueryEscape(tc.hint)
 				if tc.ok {
 					// Through consent to the code: fosite reads the hint again.
@@ -472,7 +474,7 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 			})
 			t.Run(tc.name+" at /logout", func(t *testing.T) {
 				t.Parallel()
-				a, _ := signedIn()
+				a, _ := signedIn(t)
 				q := url.Values{"id_token_hint": {tc.hint}, "post_logout_redirect_uri": {bye}, "state": {"st"}}
 				p := a.get(s.URL + "/logout?" + q.Encode())
 				signedInNow := a.get(s.URL+"/").url.Path == "/"
@@ -493,7 +495,7 @@ func TestIDTokenHintAcceptsOnlyIDTokensToAClient(t *testing.T) {
 func TestTokenEndpointRefusesMultipartBodies(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, storagetest.Backends()[0])
-	worker, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+	worker, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	_ = mw.WriteField("grant_type", "client_credentials")

@@ -11,7 +11,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -57,7 +58,7 @@ func (s *server) orgOf(t testing.TB, u *storage.User) storage.MemberOrg {
 // ones included.
 func teamApp(t *testing.T, s *server) *webApp {
 	t.Helper()
-	return newWebAppWith(t, s, provider.ClientSpec{Name: "Team Tool", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
+	return newWebAppWith(t, s, clients.Spec{Name: "Team Tool", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
 		Scopes: []string{"openid", "offline_access", "read", "team:manage", "billing:read"}})
 }
 
@@ -231,7 +232,7 @@ func TestMembersReadKeyCannotBeExchangedForOwnerOnlyScopes(t *testing.T) {
 // newAPIKeyAs creates a key with scopes for o, whose role is role.
 func (s *server) newAPIKeyAs(t testing.TB, o keyOwner, role, scopes string) (*storage.APIKey, string) {
 	t.Helper()
-	k, secret, err := provider.NewAPIKey(provider.APIKeySpec{OrgID: o.org.ID, UserID: o.user.ID, Role: role,
+	k, secret, err := apikeys.New(apikeys.Spec{OrgID: o.org.ID, UserID: o.user.ID, Role: role,
 		Name: "test key", Scopes: strings.Fields(scopes)}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +347,7 @@ func TestClientCredentialsNeverGrantsRoleLimitedScopesThroughAnUmbrella(t *testi
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		c, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+		c, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 		for _, tc := range []struct {
 			scope  string
 			status int
@@ -410,7 +411,7 @@ func TestFirstPartyAppsAreTheOperatorsOnly(t *testing.T) {
 
 		// The configuration's first_party_clients skip consent too.
 		redirect := "http://" + freePort(t) + "/callback"
-		configured, _, err := provider.NewClient(provider.ClientSpec{Name: "Configured", RedirectURIs: []string{redirect}, Scopes: []string{"openid", "read"}, Public: true})
+		configured, _, err := clients.New(clients.Spec{Name: "Configured", RedirectURIs: []string{redirect}, Scopes: []string{"openid", "read"}, Public: true})
 		storagetest.Must(t, err)
 		configured.ID = "cl_configured"
 		storagetest.Must(t, s.Store.CreateClient(t.Context(), configured))

@@ -17,7 +17,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -84,32 +84,6 @@ func isolatedBrowser(t *testing.T, b *browser) *browser {
 		t.Fatalf("open an isolated browser context: %v", err)
 	}
 	return o
-}
-
-// shownText is the text of sel on the page the tab shows; unlike text it
-// fails at once, saying what the page shows, when sel is not there.
-func shownText(t *testing.T, b *browser, sel string) string {
-	t.Helper()
-	if b.count(t, sel) == 0 {
-		t.Fatalf("the page at %s has no %s; it says: %s", b.location(t), sel, b.describe(t))
-	}
-	return b.text(t, sel)
-}
-
-// fieldValue is the current value of the form field with id.
-func fieldValue(t *testing.T, b *browser, id string) string {
-	t.Helper()
-	return run(t, b, "read the value of #"+id, chromedp.Value(chromedp.ID(id)))
-}
-
-// expectPath fails unless the tab shows the provider's page at path
-// (exactly, whatever the query).
-func expectPath(t *testing.T, b *browser, s *server, path string) {
-	t.Helper()
-	loc := b.location(t)
-	if loc.Host != hostOf(s.URL) || loc.Path != path {
-		t.Fatalf("the browser is at %s, want the provider's %s; the page says: %s", loc, path, b.describe(t))
-	}
 }
 
 // signInToAccount signs in on the provider's own sign-in page, outside
@@ -526,7 +500,7 @@ func TestBrowserLogout(t *testing.T) {
 		s.createUser(t, "ivan@example.com", "correct horse battery", "Ivan Example")
 		app := newByeAppServer(t)
 		bye := app.URL + "/bye"
-		wa := newWebAppWith(t, s, provider.ClientSpec{
+		wa := newWebAppWith(t, s, clients.Spec{
 			Name:                   "Example App",
 			RedirectURIs:           []string{app.URL + "/callback"},
 			PostLogoutRedirectURIs: []string{bye},

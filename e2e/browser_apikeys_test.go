@@ -7,11 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ajrly/ajrly-auth/cmd/example-api/api"
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
@@ -24,12 +23,6 @@ import (
 // keyEntrySel selects the list entry of the key with id on the keys page.
 func keyEntrySel(id string) string {
 	return fmt.Sprintf("ul#keys > li.key[data-key=%q]", id)
-}
-
-// pageHTML is the whole document the tab shows now.
-func pageHTML(t *testing.T, b *browser) string {
-	t.Helper()
-	return run(t, b, "read the page's HTML", chromedp.OuterHTML(chromedp.CSS("html")))
 }
 
 // watchCopyLabels records every label #copy-key shows from now on, so that
@@ -54,26 +47,6 @@ func copyLabelsShown(t *testing.T, b *browser) []string {
 	t.Helper()
 	return run(t, b, "wait for the copy button to answer",
 		chromedp.Poll[[]string](`window.copyLabels.length > 0 && window.copyLabels`, chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(0)))
-}
-
-// readClipboard grants the page the right to read the clipboard and
-// returns what it holds; ok is false when the browser does not let it.
-func readClipboard(t *testing.T, b *browser, s *server) (text string, ok bool) {
-	t.Helper()
-	if _, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-		Permission: &cdpbrowser.PermissionDescriptor{Name: "clipboard-read"},
-		Setting:    cdpbrowser.PermissionSettingGranted,
-		Origin:     s.URL,
-	}); err != nil {
-		t.Logf("cannot read the clipboard back (permission: %v)", err)
-		return "", false
-	}
-	text, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Logf("cannot read the clipboard back: %v", err)
-		return "", false
-	}
-	return text, true
 }
 
 // keyRequestsShown is the 30-day request total of a key's list entry.
@@ -153,7 +126,7 @@ func TestBrowserAPIKeyLifecycle(t *testing.T) {
 
 		// The answer shows the key once, with the warning and a copy button.
 		secret := shownText(t, br, "#new-key")
-		if !strings.HasPrefix(secret, storage.APIKeyPrefix) || provider.CheckAPIKeyFormat(secret) != nil {
+		if !strings.HasPrefix(secret, storage.APIKeyPrefix) || apikeys.CheckFormat(secret) != nil {
 			t.Fatalf("the page shows the key %q, want a well-formed sk_live_ key", secret)
 		}
 		if got := shownText(t, br, "#new-key-box"); !strings.Contains(got, "It will not be shown again") || !strings.Contains(got, keyName) {

@@ -3,11 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/network"
@@ -19,154 +16,6 @@ import (
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-// appServer is the web app's end of the redirect: a real server the
-// browser lands on, which records every request it gets.
-type appServer struct {
-	URL string
-
-	mu   sync.Mutex
-	hits []appHit
-}
-
-// appHit is one request the app got.
-type appHit struct {
-	url     *url.URL
-	referer string
-}
-
-// appResultPage is what the app's callback answers, so the browser has a
-// page to land on.
-const appResultPage = `<!doctype html><html><head><title>Example App</title></head><body><p id="result">ok</p></body></html>`
-
-func newAppServer(t *testing.T) *appServer {
-	t.Helper()
-	a := &appServer{}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		a.hits = append(a.hits, appHit{url: r.URL, referer: r.Referer()})
-		a.mu.Unlock()
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, appResultPage)
-	}))
-	t.Cleanup(hs.Close)
-	a.URL = hs.URL
-	return a
-}
-
-// requests returns every request the app got.
-func (a *appServer) requests() []appHit {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.hits)
-}
-
-// callbacks returns the requests to /callback, in order.
-func (a *appServer) callbacks() []appHit {
-	var out []appHit
-	for _, h := range a.requests() {
-		if h.url.Path == "/callback" {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// lastCallback returns the query of the one callback after the first
-// before ones, and fails unless there is exactly one. The provider's pages
-// send no referrer, so the callback must carry none: a Referer would hand
-// the app (and anything it loads) the provider's flow address.
-func (a *appServer) lastCallback(t *testing.T, before int) url.Values {
-	t.Helper()
-	got := a.callbacks()
-	if len(got) != before+1 {
-		t.Fatalf("the app's callback was called %d times, want 1: %v", len(got)-before, got[before:])
-	}
-	if ref := got[before].referer; ref != "" {
-		t.Errorf("the app's callback came with Referer %q, want none (Referrer-Policy: no-referrer)", ref)
-	}
-	return got[before].url.Query()
-}
-
-// newBrowserApp registers a confidential web app whose redirect URI is the
-// app server's /callback, with the client libraries it would use.
-func newBrowserApp(t *testing.T, s *server, app *appServer) *webApp {
-	t.Helper()
-	return newWebAppAt(t, s, app.URL+"/callback", false)
-}
-
-// signIn opens an authorization URL, expects the sign-in page, types the
-// email and password, submits, and expects the consent page. It returns
-// the responses of both pages.
-func signIn(t *testing.T, b *browser, s *server, authURL, email, password string) (login, consent *network.Response) {
-	t.Helper()
-	login = b.open(t, authURL)
-	b.expectAt(t, s.URL+"/login?flow=")
-	b.do(t, "type the email and password",
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-	)
-	consent = b.follow(t, "submit the sign-in form", chromedp.Click(chromedp.ID("sign-in")))
-	b.expectAt(t, s.URL+"/consent?flow=")
-	return login, consent
-}
-
-// decide clicks #allow or #deny on the consent page and expects the app's
-// callback page.
-func decide(t *testing.T, b *browser, app *appServer, button string) {
-	t.Helper()
-	b.follow(t, "click #"+button, chromedp.Click(chromedp.ID(button)))
-	b.expectAt(t, app.URL+"/callback?")
-	if got := b.text(t, "#result"); got != "ok" {
-		t.Fatalf("the app's page says %q", got)
-	}
-}
-
-// checkCallback checks the authorization response the app received: state
-// returned unchanged, and iss naming the provider (RFC 9207).
-func checkCallback(t *testing.T, s *server, q url.Values, state string) {
-	t.Helper()
-	if got := q.Get("state"); got != state {
-		t.Errorf("the app received state %q, want %q", got, state)
-	}
-	if got := q.Get("iss"); got != s.URL {
-		t.Errorf("the app received iss %q, want %q (RFC 9207)", got, s.URL)
-	}
-}
-
-// checkPageHeaders checks the security headers of a page the browser
-// received (SECURITY.md, Browser).
-func checkPageHeaders(t *testing.T, page string, resp *network.Response) {
-	t.Helper()
-	for _, tc := range []struct {
-		name, header string
-		ok           func(string) bool
-		want         string
-	}{
-		{"forbids framing in its content security policy", "Content-Security-Policy",
-			func(v string) bool { return strings.Contains(v, "frame-ancestors 'none'") }, "frame-ancestors 'none'"},
-		{"allows no inline script or eval", "Content-Security-Policy",
-			func(v string) bool {
-				return v != "" && !strings.Contains(v, "'unsafe-inline'") && !strings.Contains(v, "'unsafe-eval'")
-			}, "no 'unsafe-inline' or 'unsafe-eval'"},
-		{"forbids framing for older browsers", "X-Frame-Options",
-			func(v string) bool { return strings.EqualFold(v, "DENY") }, "DENY"},
-		{"sends no referrer", "Referrer-Policy",
-			func(v string) bool { return v == "no-referrer" }, "no-referrer"},
-		{"turns off content sniffing", "X-Content-Type-Options",
-			func(v string) bool { return v == "nosniff" }, "nosniff"},
-	} {
-		t.Run(page+" "+tc.name, func(t *testing.T) {
-			if got := headerValue(resp.Headers, tc.header); !tc.ok(got) {
-				t.Errorf("%s: %s = %q, want %s", resp.URL, tc.header, got, tc.want)
-			}
-		})
-	}
-}
 
 // checkCookies checks that every cookie the provider set in the browser is
 // HttpOnly and SameSite=Lax, and that there is a session cookie.
@@ -186,17 +35,6 @@ func checkCookies(t *testing.T, b *browser, s *server) {
 	for _, want := range []string{"ajrly_session", "ajrly_csrf"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("the browser holds the cookies %v for the provider, want one named %s", names, want)
-		}
-	}
-}
-
-// checkNoPageErrors fails on anything the provider's pages reported to the
-// console, such as a resource the Content-Security-Policy blocked.
-func checkNoPageErrors(t *testing.T, b *browser, s *server) {
-	t.Helper()
-	for _, msg := range b.consoleErrors() {
-		if strings.Contains(msg, s.URL+"/") || strings.Contains(msg, "Content Security Policy") || strings.HasPrefix(msg, "exception:") {
-			t.Errorf("the browser reported: %s", msg)
 		}
 	}
 }
@@ -423,12 +261,4 @@ func TestBrowserSecondAuthorizationSkipsSignIn(t *testing.T) {
 		}
 		checkNoPageErrors(t, br, s)
 	})
-}
-
-// sameElements reports whether a and b hold the same strings, in any order.
-func sameElements(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,42 +19,6 @@ import (
 
 // Client authentication at /token, /introspect and /revoke: RFC 7523
 // client assertions (private_key_jwt) in detail, and the secret methods.
-
-// registerAssertionClient registers a private_key_jwt client of the
-// client credentials grant whose assertions use key's algorithm; keys is
-// its "jwks" or "jwks_uri" member.
-func (s *server) registerAssertionClient(t testing.TB, key clientKey, keys map[string]any) registered {
-	t.Helper()
-	meta := map[string]any{
-		"client_name":                     "Assertion Worker",
-		"grant_types":                     []string{"client_credentials"},
-		"token_endpoint_auth_method":      "private_key_jwt",
-		"token_endpoint_auth_signing_alg": string(key.alg),
-		"scope":                           "read",
-	}
-	for k, v := range keys {
-		meta[k] = v
-	}
-	return s.register(t, meta)
-}
-
-// clientCredentials is a client credentials token request for "read".
-func clientCredentials() url.Values {
-	return url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}
-}
-
-// wantInvalidClient checks a 401 invalid_client answer with its challenge.
-func wantInvalidClient(t *testing.T, resp *http.Response, body map[string]any) {
-	t.Helper()
-	if resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
-		t.Errorf("status %d, body %v; want 401 invalid_client", resp.StatusCode, body)
-	} else if resp.Header.Get("WWW-Authenticate") == "" {
-		t.Error("a 401 without WWW-Authenticate")
-	}
-	if body["access_token"] != nil || body["active"] != nil {
-		t.Errorf("a refused client got an answer: %v", body)
-	}
-}
 
 func TestClientAssertionAudience(t *testing.T) {
 	t.Parallel()
@@ -95,38 +56,6 @@ func TestClientAssertionAudience(t *testing.T) {
 			})
 		}
 	})
-}
-
-// unsigned is a JWT with alg "none" and the given kid.
-func unsigned(t testing.TB, kid string, claims any) string {
-	t.Helper()
-	header, _ := json.Marshal(map[string]string{"alg": "none", "kid": kid, "typ": "JWT"})
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc(header) + "." + enc(payload) + "."
-}
-
-// hmacWithPublicKey signs claims with HS256 keyed by the DER of an RSA
-// public key: the algorithm confusion attack.
-func hmacWithPublicKey(t testing.TB, k clientKey, claims any) string {
-	t.Helper()
-	der, err := x509.MarshalPKIXPublicKey(k.priv.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: der},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.kid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := jwt.Signed(signer).Claims(claims).CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 func TestClientAssertionRefusals(t *testing.T) {

@@ -18,71 +18,6 @@ import (
 // runs no script: create a key and read it once, use it, rotate it, revoke
 // it, and who may do what.
 
-const (
-	keysPath    = "/settings/api-keys"
-	keyPassword = "a long enough password" // newKeyOwner's
-)
-
-// keysUI is one signed-in person's browser on the API keys page.
-type keysUI struct{ *settingsUI }
-
-// openAPIKeys signs email in, starting from the keys page.
-func (s *server) openAPIKeys(t *testing.T, email string) *keysUI {
-	t.Helper()
-	return &keysUI{s.openSettings(t, email, keysPath)}
-}
-
-// create fills in "Create new key".
-func (ui *keysUI) create(name, expires string, scopes ...string) page {
-	ui.t.Helper()
-	return ui.post(keysPath, url.Values{"name": {name}, "expires": {expires}, "scope": scopes})
-}
-
-// mustCreate creates a key that never expires and returns it with the
-// secret the answer showed.
-func (ui *keysUI) mustCreate(name string, scopes ...string) (*storage.APIKey, string) {
-	ui.t.Helper()
-	secret := shownSecret(ui.t, ui.create(name, "never", scopes...))
-	return ui.s.keyBySecret(ui.t, secret), secret
-}
-
-func (ui *keysUI) rotate(id, grace string) page {
-	ui.t.Helper()
-	return ui.post(keysPath+"/"+id+"/rotate", url.Values{"grace": {grace}})
-}
-
-func (ui *keysUI) revoke(id string) page {
-	ui.t.Helper()
-	return ui.post(keysPath+"/"+id+"/revoke", url.Values{})
-}
-
-var secretShown = regexp.MustCompile(`id="new-key">(sk_live_[0-9A-Za-z]{43})</code>`)
-
-// shownSecret returns the key a page shows once, and checks that it shows
-// it only there, with a copy button and the warning.
-func shownSecret(t *testing.T, p page) string {
-	t.Helper()
-	m := secretShown.FindStringSubmatch(p.body)
-	if p.status != http.StatusOK || m == nil {
-		t.Fatalf("no new key on the page (status %d at %s):\n%s", p.status, p.url, p.body)
-	}
-	if n := strings.Count(p.body, m[1]); n != 1 {
-		t.Errorf("the page shows the key %d times, want once", n)
-	}
-	for _, want := range []string{"It will not be shown again", `data-copy="new-key"`, `<script src="/static/copy.js" defer></script>`} {
-		if !strings.Contains(p.body, want) {
-			t.Errorf("the page with the new key lacks %q", want)
-		}
-	}
-	if got := p.header.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("Cache-Control %q on the page with the key, want no-store", got)
-	}
-	if strings.Contains(p.url.String(), "sk_live_") || strings.Contains(p.header.Get("Location"), "sk_live_") {
-		t.Errorf("the key is in a URL: %s", p.url)
-	}
-	return m[1]
-}
-
 // keyOnPage returns the state (a CSS class) and the list entry of a key,
 // or "" when the page does not list it.
 func keyOnPage(p page, id string) (state, entry string) {
@@ -91,15 +26,6 @@ func keyOnPage(p page, id string) (state, entry string) {
 		return "", ""
 	}
 	return m[1], m[2]
-}
-
-func (s *server) keyBySecret(t testing.TB, secret string) *storage.APIKey {
-	t.Helper()
-	k, err := s.Store.APIKeyByDigest(context.Background(), storage.DigestHex(secret))
-	if err != nil {
-		t.Fatalf("the key shown is not stored: %v", err)
-	}
-	return k
 }
 
 func (s *server) keyByID(t testing.TB, id string) *storage.APIKey {
@@ -121,16 +47,6 @@ func (s *server) keyWorks(t testing.TB, rsID, rsSecret, secret string) bool {
 		t.Errorf("introspection says active=%v but the exchange answered %d %v", active, resp.StatusCode, body)
 	}
 	return active
-}
-
-// addMember puts a new person into an organization with a role.
-func (s *server) addMember(t testing.TB, org *storage.Organization, email, name, role string) *storage.User {
-	t.Helper()
-	u := s.createInvitee(t, email, keyPassword, name)
-	if err := s.Store.AddMember(context.Background(), org.ID, u.ID, role); err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 func TestAPIKeyIsShownOnceAndWorks(t *testing.T) {

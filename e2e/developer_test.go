@@ -23,98 +23,6 @@ import (
 // credentials the page showed once, rotate its secret, edit and delete
 // it, make initial access tokens for /register, and who may do what.
 
-const devPath = "/settings/developer"
-
-// devUI is one signed-in person's browser on the developer page.
-type devUI struct{ *settingsUI }
-
-// openDeveloper signs email in, starting from the developer page.
-func (s *server) openDeveloper(t *testing.T, email string) *devUI {
-	t.Helper()
-	return &devUI{s.openSettings(t, email, devPath)}
-}
-
-// devAppForm is a filled-in registration form: a confidential web app with
-// the form's default scopes; extra pairs change or add fields.
-func devAppForm(name, redirect string, extra ...string) url.Values {
-	f := url.Values{
-		"name": {name}, "redirect_uris": {redirect}, "type": {"confidential"},
-		"scope": strings.Fields(appScopes),
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		f.Set(extra[i], extra[i+1])
-	}
-	return f
-}
-
-func (ui *devUI) register(form url.Values) page {
-	ui.t.Helper()
-	return ui.post(devPath+"/apps", form)
-}
-
-// mustRegister registers a confidential app and returns the credentials
-// the page showed.
-func (ui *devUI) mustRegister(name, redirect string) (id, secret string) {
-	ui.t.Helper()
-	return devShownCredentials(ui.t, ui.register(devAppForm(name, redirect)))
-}
-
-func (ui *devUI) rotate(id, grace string) page {
-	ui.t.Helper()
-	return ui.post(devPath+"/apps/"+id+"/rotate", url.Values{"grace": {grace}})
-}
-
-func (ui *devUI) edit(id string, form url.Values) page {
-	ui.t.Helper()
-	return ui.post(devPath+"/apps/"+id, form)
-}
-
-func (ui *devUI) delete(id string) page {
-	ui.t.Helper()
-	return ui.post(devPath+"/apps/"+id+"/delete", url.Values{})
-}
-
-var (
-	devShownClientID     = regexp.MustCompile(`id="new-client-id">(cl_[0-9A-Za-z]{22})</code>`)
-	devShownClientSecret = regexp.MustCompile(`id="new-secret">([0-9A-Za-z_-]{43})</code>`)
-	devShownToken        = regexp.MustCompile(`id="new-token">([0-9A-Za-z_-]{43})</code>`)
-)
-
-// devShownCredentials returns the client id and secret a page shows once (""
-// for a public app's secret), and checks that it shows the secret only
-// there, with copy buttons, the warning, and nothing in a URL.
-func devShownCredentials(t *testing.T, p page) (id, secret string) {
-	t.Helper()
-	m := devShownClientID.FindStringSubmatch(p.body)
-	if p.status != http.StatusOK || m == nil {
-		t.Fatalf("no new client id on the page (status %d at %s):\n%s", p.status, p.url, p.body)
-	}
-	id = m[1]
-	for _, want := range []string{`data-copy="new-client-id"`, `<script src="/static/copy.js" defer></script>`} {
-		if !strings.Contains(p.body, want) {
-			t.Errorf("the page with the new credentials lacks %q", want)
-		}
-	}
-	if s := devShownClientSecret.FindStringSubmatch(p.body); s != nil {
-		secret = s[1]
-		if n := strings.Count(p.body, secret); n != 1 {
-			t.Errorf("the page shows the secret %d times, want once", n)
-		}
-		for _, want := range []string{"It will not be shown again", `data-copy="new-secret"`} {
-			if !strings.Contains(p.body, want) {
-				t.Errorf("the page with the new secret lacks %q", want)
-			}
-		}
-		if strings.Contains(p.url.String(), secret) {
-			t.Errorf("the secret is in the URL %s", p.url)
-		}
-	}
-	if got := p.header.Get("Cache-Control"); got != "no-store" {
-		t.Errorf("Cache-Control %q on the page with the credentials, want no-store", got)
-	}
-	return id, secret
-}
-
 // devAppOnPage returns an app's list entry, or "" when the page does not list it.
 func devAppOnPage(p page, id string) string {
 	m := regexp.MustCompile(`(?s)<li class="dev-app" data-app="` + regexp.QuoteMeta(id) + `">(.*?)\n    </li>`).FindStringSubmatch(p.body)
@@ -122,15 +30,6 @@ func devAppOnPage(p page, id string) string {
 		return ""
 	}
 	return m[1]
-}
-
-func (s *server) client(t testing.TB, id string) *storage.Client {
-	t.Helper()
-	c, err := s.Store.FindClient(context.Background(), id)
-	if err != nil {
-		t.Fatalf("the app %s is not stored: %v", id, err)
-	}
-	return c
 }
 
 // dashboardApp is a web app set up with the credentials the dashboard
@@ -163,21 +62,6 @@ func (w *webApp) signInWith(t *testing.T, email string) (*oauth2.Token, error) {
 	az := w.newAuthorization(t)
 	code := w.code(t, az, email, keyPassword)
 	return w.config.Exchange(t.Context(), code, oauth2.VerifierOption(az.verifier))
-}
-
-// clientSecretWorks reports whether /introspect takes id and secret as client
-// credentials: 200, or 401 invalid_client.
-func (s *server) clientSecretWorks(t *testing.T, id, secret string) bool {
-	t.Helper()
-	resp, body := s.postForm(t, "/introspect", url.Values{"token": {"at_live_unknown"}}, id, secret)
-	switch {
-	case resp.StatusCode == http.StatusOK && body["active"] == false:
-		return true
-	case resp.StatusCode == http.StatusUnauthorized && body["error"] == "invalid_client":
-		return false
-	}
-	t.Fatalf("introspection as %s: status %d: %v", id, resp.StatusCode, body)
-	return false
 }
 
 // wantTokenRefusesClient checks that /token refused the client's credentials.
@@ -540,11 +424,6 @@ func TestDeveloperRegistrationExplainsEachProblem(t *testing.T) {
 	if strings.Contains(ui.list().body, `name="first_party"`) {
 		t.Error("the first-party checkbox is offered where the server does not allow first-party apps")
 	}
-}
-
-// unescapeHTML undoes html/template's escaping of quotes, for matching.
-func unescapeHTML(s string) string {
-	return strings.NewReplacer("&#34;", `"`, "&#39;", "'", "&amp;", "&").Replace(s)
 }
 
 func TestDeveloperRoles(t *testing.T) {

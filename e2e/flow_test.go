@@ -1,121 +1,18 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-func randomString(t testing.TB) string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// webApp is a third-party web app registered with the provider, with the
-// real client libraries it would use.
-type webApp struct {
-	s        *server
-	id       string
-	secret   string
-	redirect string
-	oidc     *oidc.Provider
-	config   oauth2.Config
-	verifier *oidc.IDTokenVerifier
-}
-
-const appScopes = "openid profile email offline_access read"
-
-func newWebApp(t *testing.T, s *server, public bool) *webApp {
-	t.Helper()
-	return newWebAppAt(t, s, "http://"+freePort(t)+"/callback", public)
-}
-
-// newWebAppAt registers an app whose redirect URI is redirect.
-func newWebAppAt(t *testing.T, s *server, redirect string, public bool) *webApp {
-	t.Helper()
-	return newWebAppWith(t, s, provider.ClientSpec{
-		Name:         "Example App",
-		RedirectURIs: []string{redirect},
-		Scopes:       strings.Fields(appScopes),
-		Public:       public,
-	})
-}
-
-// newWebAppWith registers an app as spec says (its first redirect URI is
-// the one the app uses) and sets up its client libraries.
-func newWebAppWith(t *testing.T, s *server, spec provider.ClientSpec) *webApp {
-	t.Helper()
-	c, secret := s.createClient(t, spec)
-	op, err := oidc.NewProvider(t.Context(), s.URL) // discovery; checks the issuer
-	if err != nil {
-		t.Fatalf("discovery: %v", err)
-	}
-	redirect := spec.RedirectURIs[0]
-	return &webApp{
-		s: s, id: c.ID, secret: secret, redirect: redirect, oidc: op,
-		config: oauth2.Config{
-			ClientID:     c.ID,
-			ClientSecret: secret,
-			Endpoint:     op.Endpoint(),
-			RedirectURL:  redirect,
-			Scopes:       spec.Scopes,
-		},
-		verifier: op.Verifier(&oidc.Config{ClientID: c.ID}),
-	}
-}
-
-// authorization is one authorization request of a web app.
-type authorization struct {
-	state, nonce, verifier string
-	url                    string
-}
-
-func (w *webApp) newAuthorization(t *testing.T) authorization {
-	a := authorization{state: randomString(t), nonce: randomString(t), verifier: oauth2.GenerateVerifier()}
-	a.url = w.config.AuthCodeURL(a.state, oidc.Nonce(a.nonce), oauth2.S256ChallengeOption(a.verifier))
-	return a
-}
-
-// alicesCode registers alice and a confidential web app, and runs one
-// authorization: it returns the app, the authorization and its code.
-func alicesCode(t *testing.T, s *server) (*webApp, authorization, string) {
-	t.Helper()
-	s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
-	app := newWebApp(t, s, false)
-	az := app.newAuthorization(t)
-	return app, az, app.code(t, az, "alice@example.com", "correct horse battery")
-}
-
-// code signs in through the pages and returns the code the app receives.
-func (w *webApp) code(t *testing.T, az authorization, email, password string) string {
-	t.Helper()
-	redirect := w.s.newAgent(t).authorize(az.url, email, password, "allow")
-	q := redirect.Query()
-	if got := q.Get("state"); got != az.state {
-		t.Fatalf("state = %q, want %q", got, az.state)
-	}
-	if got := q.Get("iss"); got != w.s.URL {
-		t.Fatalf("iss = %q, want %q (RFC 9207)", got, w.s.URL)
-	}
-	code := q.Get("code")
-	if !strings.HasPrefix(code, provider.PrefixAuthorizeCode) {
-		t.Fatalf("code %q does not start with %s (redirect %s)", code, provider.PrefixAuthorizeCode, redirect)
-	}
-	return code
-}
 
 func TestCodeFlowWithPKCE(t *testing.T) {
 	t.Parallel()
@@ -218,29 +115,6 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 	})
 }
 
-// verifyIDToken checks an ID token from a token response: signature by
-// JWKS, issuer, audience, expiry, nonce (when one was sent) and at_hash.
-func verifyIDToken(t *testing.T, app *webApp, tok *oauth2.Token, nonce string) *oidc.IDToken {
-	t.Helper()
-	raw, ok := tok.Extra("id_token").(string)
-	if !ok || raw == "" {
-		t.Fatal("no id_token in the token response")
-	}
-	idt, err := app.verifier.Verify(t.Context(), raw)
-	if err != nil {
-		t.Fatalf("verify id token: %v", err)
-	}
-	if nonce != "" && idt.Nonce != nonce {
-		t.Errorf("nonce = %q, want %q", idt.Nonce, nonce)
-	}
-	if idt.AccessTokenHash == "" {
-		t.Error("ID token has no at_hash")
-	} else if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-		t.Errorf("at_hash: %v", err)
-	}
-	return idt
-}
-
 func TestTokenExchangeAsJSONBody(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
@@ -285,7 +159,7 @@ func TestClientCredentials(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		c, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read", "projects:write"}})
+		c, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read", "projects:write"}})
 		rsID, rsSecret := s.resourceServer(t)
 		resp, body := s.postForm(t, "/token", map[string][]string{"grant_type": {"client_credentials"}, "scope": {"projects:read projects:write"}}, c.ID, secret)
 		if resp.StatusCode != http.StatusOK || body["scope"] != "projects:read projects:write" || body["refresh_token"] != nil {

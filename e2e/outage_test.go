@@ -2,79 +2,15 @@ package e2e
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-// tcpProxy forwards a local port to the database and can cut every
-// connection and refuse new ones, like a database that goes away.
-type tcpProxy struct {
-	t      *testing.T
-	addr   string
-	target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	p := &tcpProxy{t: t, target: target}
-	p.start("127.0.0.1:0")
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *tcpProxy) start(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-// stop cuts the database off: the listener and every open connection.
-func (p *tcpProxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
 
 func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 	t.Parallel()
@@ -99,7 +35,7 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startServer(t, store, serverOptions{accessTTL: time.Hour})
-	c, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+	c, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 	rsID, rsSecret := s.resourceServer(t)
 	resp, body := s.postForm(t, "/token", url.Values{"grant_type": {"client_credentials"}}, c.ID, secret)
 	if resp.StatusCode != http.StatusOK {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,18 +13,9 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-// oauthError returns the RFC 6749 error code of a failed oauth2 library call.
-func oauthError(err error) string {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		return re.ErrorCode
-	}
-	return ""
-}
 
 func TestReplayedCodeFailsAndRevokesItsTokens(t *testing.T) {
 	t.Parallel()
@@ -159,7 +149,7 @@ func TestWrongClientSecretIs401(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		c, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+		c, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 		tests := []struct {
 			name  string
 			basic []string
@@ -189,7 +179,7 @@ func TestWrongClientSecretIs401(t *testing.T) {
 			})
 		}
 		// A public client proves nothing by its id: it may not introspect.
-		pub, _ := s.createClient(t, provider.ClientSpec{Name: "SPA", Public: true, RedirectURIs: []string{"https://spa.example.com/cb"}})
+		pub, _ := s.createClient(t, clients.Spec{Name: "SPA", Public: true, RedirectURIs: []string{"https://spa.example.com/cb"}})
 		if resp, body := s.postForm(t, "/introspect", url.Values{"token": {"at_live_x.y"}, "client_id": {pub.ID}}); resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_client" {
 			t.Errorf("introspection by a public client: status %d, body %v", resp.StatusCode, body)
 		}
@@ -335,7 +325,7 @@ func TestMalformedAndOversizedBodiesGet4xx(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		c, secret := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
+		c, secret := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
 		huge := strings.Repeat("a", 2<<20)
 		tests := []struct {
 			name, path, contentType, body string

@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,40 +15,6 @@ import (
 
 // Request objects (OpenID Connect Core §6) that must be refused, and where
 // the refusal goes. The conformance modules show the ones that work.
-
-// objectHost serves request objects at request_uris, by path.
-type objectHost struct {
-	url string
-	mu  sync.Mutex
-	obj map[string]string
-}
-
-func newObjectHost(t *testing.T) *objectHost {
-	t.Helper()
-	h := &objectHost{obj: map[string]string{}}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		body, ok := h.obj[r.URL.Path]
-		h.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/oauth-authz-req+jwt")
-		_, _ = w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	h.url = srv.URL
-	return h
-}
-
-// put publishes a request object at path and returns its URL.
-func (h *objectHost) put(path, object string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.obj[path] = object
-	return h.url + path
-}
 
 func TestRequestObjectRefusals(t *testing.T) {
 	t.Parallel()

@@ -14,13 +14,14 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
 func TestLoopbackRedirectURIsMatchOnAnyPort(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, storagetest.Backends()[0])
-	c, _ := s.createClient(t, provider.ClientSpec{Name: "CLI tool", Public: true, RedirectURIs: []string{"http://127.0.0.1/callback"}})
+	c, _ := s.createClient(t, clients.Spec{Name: "CLI tool", Public: true, RedirectURIs: []string{"http://127.0.0.1/callback"}})
 	v := oauth2.GenerateVerifier()
 	for _, tc := range []struct {
 		name, redirect string

@@ -9,15 +9,6 @@ import (
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
-// redirectOf returns where a response sends the browser, if anywhere.
-func redirectOf(p page) *url.URL {
-	loc, err := url.Parse(p.header.Get("Location"))
-	if err != nil || p.header.Get("Location") == "" {
-		return nil
-	}
-	return loc
-}
-
 func TestSessionsPromptsAndRememberedConsent(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {

@@ -16,81 +16,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ajrly/ajrly-auth/provider"
-	"github.com/ajrly/ajrly-auth/storage"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
-
-// keyOwner is a person with an organization and API keys.
-type keyOwner struct {
-	user *storage.User
-	org  *storage.Organization
-}
-
-func (s *server) newKeyOwner(t testing.TB, email string) keyOwner {
-	t.Helper()
-	u, org, err := s.Store.SignUp(context.Background(), email, "Key Owner", "a long enough password", "Org of "+email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyOwner{user: u, org: org}
-}
-
-// newAPIKey creates a key with scopes (and an expiry when exp is non-nil)
-// and returns it with its secret.
-func (s *server) newAPIKey(t testing.TB, o keyOwner, scopes string, exp *time.Time) (*storage.APIKey, string) {
-	t.Helper()
-	k, secret, err := provider.NewAPIKey(provider.APIKeySpec{OrgID: o.org.ID, UserID: o.user.ID, Role: storage.RoleOwner,
-		Name: "test key", Scopes: strings.Fields(scopes)}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.ExpiresAt = exp // possibly in the past, which NewAPIKey refuses
-	if err := s.Store.CreateAPIKey(context.Background(), k); err != nil {
-		t.Fatal(err)
-	}
-	return k, secret
-}
-
-// exchangeForm is an API-key exchange request's form.
-func exchangeForm(key string, extra ...string) url.Values {
-	f := url.Values{
-		"grant_type":         {provider.GrantTypeTokenExchange},
-		"subject_token":      {key},
-		"subject_token_type": {provider.TokenTypeAPIKey},
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		f.Set(extra[i], extra[i+1])
-	}
-	return f
-}
-
-// verifyAccessJWT checks an RFC 9068 token against the server's JWKS, as a
-// resource server would, and returns its header type and claims.
-func verifyAccessJWT(t *testing.T, s *server, token string) map[string]any {
-	t.Helper()
-	set := s.jwks(t)
-	jws, err := jose.ParseSigned(token)
-	if err != nil {
-		t.Fatalf("parse access token: %v", err)
-	}
-	h := jws.Signatures[0].Protected
-	if h.ExtraHeaders[jose.HeaderType] != "at+jwt" || h.Algorithm != "ES256" {
-		t.Errorf("header typ %v alg %s, want at+jwt ES256", h.ExtraHeaders[jose.HeaderType], h.Algorithm)
-	}
-	keys := set.Key(h.KeyID)
-	if len(keys) != 1 {
-		t.Fatalf("kid %q is not in the JWKS", h.KeyID)
-	}
-	payload, err := jws.Verify(keys[0].Key)
-	if err != nil {
-		t.Fatalf("the access token does not verify against the JWKS: %v", err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims
-}
 
 func TestAPIKeyExchange(t *testing.T) {
 	t.Parallel()
@@ -140,7 +68,7 @@ func TestAPIKeyExchange(t *testing.T) {
 		}
 
 		// A client allowed the grant may authenticate; it is then the client_id.
-		c, cs := s.createClient(t, provider.ClientSpec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
+		c, cs := s.createClient(t, clients.Spec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
 		resp, body = s.postForm(t, "/token", exchangeForm(secret, "scope", "read"), c.ID, cs)
 		if resp.StatusCode != http.StatusOK || verifyAccessJWT(t, s, body["access_token"].(string))["client_id"] != c.ID {
 			t.Fatalf("exchange by a client: status %d: %v", resp.StatusCode, body)
@@ -195,8 +123,8 @@ func TestBadAPIKeyExchanges(t *testing.T) {
 	if err := s.Store.RevokeAPIKey(context.Background(), revokedKey.ID); err != nil {
 		t.Fatal(err)
 	}
-	unauthorized, us := s.createClient(t, provider.ClientSpec{Name: "Worker", GrantTypes: []string{provider.GrantClientCredentials}, Scopes: []string{"read"}})
-	allowed, as := s.createClient(t, provider.ClientSpec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
+	unauthorized, us := s.createClient(t, clients.Spec{Name: "Worker", GrantTypes: []string{clients.GrantClientCredentials}, Scopes: []string{"read"}})
+	allowed, as := s.createClient(t, clients.Spec{Name: "CLI", GrantTypes: []string{provider.GrantTypeTokenExchange}, Scopes: []string{"read"}})
 	unknown := "sk_live_" + strings.Repeat("Z", 43)
 
 	tests := []struct {
@@ -249,8 +177,8 @@ func TestJWTAccessTokensForClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app := newWebAppWith(t, s, provider.ClientSpec{Name: "Mobile", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
-			Scopes: []string{"openid", "email", "offline_access", "projects:read"}, AccessTokenFormat: provider.AccessTokenJWT})
+		app := newWebAppWith(t, s, clients.Spec{Name: "Mobile", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
+			Scopes: []string{"openid", "email", "offline_access", "projects:read"}, AccessTokenFormat: clients.AccessTokenJWT})
 		rsID, rsSecret := s.resourceServer(t)
 		az := app.newAuthorization(t)
 		tok := app.exchange(t, az, s.newAgent(t).authorize(az.url, "alice@example.com", "correct horse battery", "allow"))

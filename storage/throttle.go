@@ -98,19 +98,17 @@ type ThrottleKey struct {
 //     policy says so from now on, and returns true and the latest such
 //     time (zero when none): the wait to show if the password is wrong.
 //
-// Each counter's row is locked (SELECT … FOR UPDATE on PostgreSQL, in key
-// order so that two attempts never wait on each other crosswise); SQLite's
-// one connection and BEGIN IMMEDIATE serialise the transactions anyway. A
-// successful sign-in gives the attempt back with ClearFailures.
+// Each counter's row is created or locked by one upsert (INSERT … ON
+// CONFLICT DO UPDATE, which on PostgreSQL locks the row it finds as
+// SELECT … FOR UPDATE would), in key order so that two attempts never wait
+// on each other crosswise; SQLite's one connection and BEGIN IMMEDIATE
+// serialise the transactions anyway. A successful sign-in gives the
+// attempt back with ClearFailures.
 func (s *Store) ReserveAttempt(ctx context.Context, keys ...ThrottleKey) (bool, time.Time, error) {
 	keys = slices.Clone(keys)
 	slices.SortFunc(keys, func(a, b ThrottleKey) int { return strings.Compare(a.Key, b.Key) })
 	keys = slices.CompactFunc(keys, func(a, b ThrottleKey) bool { return a.Key == b.Key })
 	now := utc(s.now())
-	lock := ""
-	if s.dialect == "postgres" {
-		lock = " FOR UPDATE"
-	}
 	type counter struct {
 		failures    int
 		windowStart time.Time
@@ -125,12 +123,15 @@ func (s *Store) ReserveAttempt(ctx context.Context, keys ...ThrottleKey) (bool, 
 		counters := make([]counter, len(keys))
 		allowed, until = true, time.Time{}
 		for i, k := range keys {
-			if _, err := db.ExecContext(ctx, s.q(`INSERT INTO login_throttles (throttle_key, failures, window_start, blocked_until, expires_at)
-				VALUES (?, 0, ?, NULL, ?) ON CONFLICT (throttle_key) DO NOTHING`), k.Key, now, now.Add(k.Policy.Window+k.Policy.Max)); err != nil {
-				return err
-			}
+			// One statement creates the counter or locks the one there:
+			// an INSERT … DO NOTHING and then a SELECT … FOR UPDATE lost a
+			// row that a successful sign-in's ClearFailures deleted in
+			// between, and the attempt failed with "not found".
 			c := &counters[i]
-			if err := db.QueryRowContext(ctx, s.q("SELECT failures, window_start, blocked_until FROM login_throttles WHERE throttle_key = ?"+lock), k.Key).
+			if err := db.QueryRowContext(ctx, s.q(`INSERT INTO login_throttles (throttle_key, failures, window_start, blocked_until, expires_at)
+				VALUES (?, 0, ?, NULL, ?)
+				ON CONFLICT (throttle_key) DO UPDATE SET failures = login_throttles.failures
+				RETURNING failures, window_start, blocked_until`), k.Key, now, now.Add(k.Policy.Window+k.Policy.Max)).
 				Scan(&c.failures, &c.windowStart, &c.blocked); err != nil {
 				return err
 			}

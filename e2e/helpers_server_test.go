@@ -1,3 +1,7 @@
+// The server under test: started on a fresh store of each backend with
+// the options a test asks for, plain HTTP and JSON calls to its
+// endpoints, and a proxy that cuts it off from its database.
+
 package e2e
 
 import (
@@ -8,20 +12,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v3"
-
 	"github.com/ajrly/ajrly-auth/handlers"
 	"github.com/ajrly/ajrly-auth/provider"
-	"github.com/ajrly/ajrly-auth/provider/tenancy"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -176,33 +176,10 @@ func forEachBackend(t *testing.T, test func(t *testing.T, b storagetest.Backend)
 	}
 }
 
-// createUser adds a person who can sign in, with a personal organization
-// they own, as sign-up and the command line give everyone.
-func (s *server) createUser(t testing.TB, email, password, name string) *storage.User {
-	t.Helper()
-	made, err := s.Provider.Tenancy().CreatePerson(context.Background(), tenancy.Person{Email: email, Name: name, Password: password})
-	if err != nil {
-		t.Fatalf("create user: %v", err)
-	}
-	return made.User
-}
-
-// createInvitee adds a person who belongs to no organization yet, for a
-// test to put into organizations as an accepted invitation would: nobody
-// stays without one.
-func (s *server) createInvitee(t testing.TB, email, password, name string) *storage.User {
-	t.Helper()
-	u, err := s.Store.CreateUser(context.Background(), email, name, password)
-	if err != nil {
-		t.Fatalf("create user: %v", err)
-	}
-	return u
-}
-
 // createClient registers a client and returns it with its secret.
-func (s *server) createClient(t testing.TB, spec provider.ClientSpec) (*storage.Client, string) {
+func (s *server) createClient(t testing.TB, spec clients.Spec) (*storage.Client, string) {
 	t.Helper()
-	c, secret, err := provider.NewClient(spec)
+	c, secret, err := clients.New(spec)
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
@@ -212,10 +189,19 @@ func (s *server) createClient(t testing.TB, spec provider.ClientSpec) (*storage.
 	return c, secret
 }
 
+func (s *server) client(t testing.TB, id string) *storage.Client {
+	t.Helper()
+	c, err := s.Store.FindClient(context.Background(), id)
+	if err != nil {
+		t.Fatalf("the app %s is not stored: %v", id, err)
+	}
+	return c
+}
+
 // resourceServer registers a confidential client that introspects tokens.
 func (s *server) resourceServer(t testing.TB) (string, string) {
 	t.Helper()
-	c, secret := s.createClient(t, provider.ClientSpec{Name: "Resource Server", GrantTypes: []string{provider.GrantClientCredentials},
+	c, secret := s.createClient(t, clients.Spec{Name: "Resource Server", GrantTypes: []string{clients.GrantClientCredentials},
 		Scopes: []string{"read"}, ResourceServer: true})
 	return c.ID, secret
 }
@@ -280,128 +266,20 @@ func doJSON(t testing.TB, req *http.Request) (*http.Response, map[string]any) {
 	return resp, out
 }
 
-// agent is a browser without a browser: a cookie jar that follows the
-// server's own redirects and fills in its forms.
-type agent struct {
-	t      testing.TB
-	s      *server
-	client *http.Client
-}
-
-func (s *server) newAgent(t testing.TB) *agent {
-	jar, _ := cookiejar.New(nil)
-	a := &agent{t: t, s: s}
-	a.client = &http.Client{
-		Jar: jar,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			// Follow redirects within the provider; stop at the app.
-			if req.URL.Host != hostOf(s.URL) || strings.HasPrefix(req.URL.Path, "/callback") {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		},
+// discovery fetches a metadata document of the server.
+func discovery(t *testing.T, s *server, path string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+path, nil)
+	resp, body := doJSON(t, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: status %d", path, resp.StatusCode)
 	}
-	return a
+	return body
 }
 
 func hostOf(raw string) string {
 	u, _ := url.Parse(raw)
 	return u.Host
-}
-
-var csrfPattern = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-var flowPattern = regexp.MustCompile(`name="flow" value="([^"]+)"`)
-
-// page is an HTML answer.
-type page struct {
-	status int
-	url    *url.URL
-	body   string
-	header http.Header
-}
-
-func (p page) csrf(t testing.TB) string {
-	t.Helper()
-	m := csrfPattern.FindStringSubmatch(p.body)
-	if m == nil {
-		t.Fatalf("no CSRF token on %s (status %d):\n%s", p.url, p.status, p.body)
-	}
-	return m[1]
-}
-
-func (p page) flow() string {
-	m := flowPattern.FindStringSubmatch(p.body)
-	if m == nil {
-		return ""
-	}
-	return m[1]
-}
-
-func (a *agent) do(req *http.Request) page {
-	a.t.Helper()
-	resp, err := a.client.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return page{status: resp.StatusCode, url: resp.Request.URL, body: string(b), header: resp.Header}
-}
-
-func (a *agent) get(raw string) page {
-	a.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, raw, nil)
-	req.Header.Set("Accept", "text/html")
-	return a.do(req)
-}
-
-func (a *agent) post(raw string, form url.Values) page {
-	a.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, raw, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "text/html")
-	return a.do(req)
-}
-
-// signIn fills in the sign-in page p.
-func (a *agent) signIn(p page, email, password string) page {
-	a.t.Helper()
-	if p.url.Path != "/login" {
-		a.t.Fatalf("expected the sign-in page, got %s (status %d):\n%s", p.url, p.status, p.body)
-	}
-	form := url.Values{"csrf_token": {p.csrf(a.t)}, "email": {email}, "password": {password}}
-	if f := p.flow(); f != "" {
-		form.Set("flow", f)
-	}
-	return a.post(a.s.URL+"/login", form)
-}
-
-// decide answers the consent page p with "allow" or "deny".
-func (a *agent) decide(p page, decision string) page {
-	a.t.Helper()
-	if p.url.Path != "/consent" {
-		a.t.Fatalf("expected the consent page, got %s (status %d):\n%s", p.url, p.status, p.body)
-	}
-	return a.post(a.s.URL+"/consent", url.Values{"csrf_token": {p.csrf(a.t)}, "flow": {p.flow()}, "decision": {decision}})
-}
-
-// authorize runs an authorization from start to the app's redirect: sign in
-// if asked, then decide. It returns the redirect to the app.
-func (a *agent) authorize(authURL, email, password, decision string) *url.URL {
-	a.t.Helper()
-	p := a.get(authURL)
-	if p.url.Path == "/login" {
-		p = a.signIn(p, email, password)
-	}
-	p = a.decide(p, decision)
-	if p.status != http.StatusSeeOther {
-		a.t.Fatalf("consent answered %d, want a redirect to the app:\n%s", p.status, p.body)
-	}
-	loc, err := url.Parse(p.header.Get("Location"))
-	if err != nil {
-		a.t.Fatalf("bad redirect %q: %v", p.header.Get("Location"), err)
-	}
-	return loc
 }
 
 // freePort returns a loopback address nothing listens on, for redirect URIs.
@@ -415,82 +293,63 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// settingsUI is one signed-in person's browser on a settings page.
-type settingsUI struct {
-	t    *testing.T
-	s    *server
-	a    *agent
-	path string
-	csrf string
+// tcpProxy forwards a local port to the database and can cut every
+// connection and refuse new ones, like a database that goes away.
+type tcpProxy struct {
+	t      *testing.T
+	addr   string
+	target string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns []net.Conn
 }
 
-// openSettings signs email in, starting from the settings page at path,
-// which must send a stranger to sign in first and back after.
-func (s *server) openSettings(t *testing.T, email, path string) *settingsUI {
-	t.Helper()
-	a := s.newAgent(t)
-	login := a.get(s.URL + path)
-	if login.url.Path != "/login" || login.url.Query().Get("return_to") != path {
-		t.Fatalf("signed out, %s went to %s (status %d), want the sign-in page coming back here", path, login.url, login.status)
-	}
-	a.signIn(login, email, keyPassword)
-	ui := &settingsUI{t: t, s: s, a: a, path: path}
-	ui.csrf = ui.list().csrf(t)
-	return ui
-}
-
-// list opens the page.
-func (ui *settingsUI) list() page {
-	ui.t.Helper()
-	p := ui.a.get(ui.s.URL + ui.path)
-	if p.status != http.StatusOK || p.url.Path != ui.path {
-		ui.t.Fatalf("%s: status %d at %s:\n%s", ui.path, p.status, p.url, p.body)
-	}
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	p := &tcpProxy{t: t, target: target}
+	p.start("127.0.0.1:0")
+	t.Cleanup(p.stop)
 	return p
 }
 
-// post sends one of the page's forms, with the CSRF token.
-func (ui *settingsUI) post(path string, form url.Values) page {
-	ui.t.Helper()
-	form.Set("csrf_token", ui.csrf)
-	return ui.a.post(ui.s.URL+path, form)
-}
-
-// jwks fetches the server's key set.
-func (s *server) jwks(t testing.TB) jose.JSONWebKeySet {
-	t.Helper()
-	resp, err := http.Get(s.URL + "/.well-known/jwks.json")
+func (p *tcpProxy) start(addr string) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatalf("proxy listen: %v", err)
 	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("jwks: status %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatalf("jwks: %v", err)
-	}
-	return set
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
 }
 
-// wantForgeriesRefused posts form to path without the CSRF token, with a
-// wrong one, and with the right one from another site's page: each must
-// be refused with 403.
-func (ui *settingsUI) wantForgeriesRefused(t *testing.T, path string, form url.Values) {
-	t.Helper()
-	if p := ui.a.post(ui.s.URL+path, form); p.status != http.StatusForbidden {
-		t.Errorf("without a token: status %d, want 403", p.status)
+// stop cuts the database off: the listener and every open connection.
+func (p *tcpProxy) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
 	}
-	form.Set("csrf_token", "forged-"+ui.csrf)
-	if p := ui.a.post(ui.s.URL+path, form); p.status != http.StatusForbidden {
-		t.Errorf("with a wrong token: status %d, want 403", p.status)
+	for _, c := range p.conns {
+		c.Close()
 	}
-	form.Set("csrf_token", ui.csrf)
-	req, _ := http.NewRequest(http.MethodPost, ui.s.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", "https://evil.example")
-	if p := ui.a.do(req); p.status != http.StatusForbidden {
-		t.Errorf("from another origin: status %d, want 403", p.status)
-	}
+	p.conns = nil
 }
