@@ -75,9 +75,7 @@ func TestSignUpExplainsEachProblem(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, storagetest.Backends()[0])
 	s.createUser(t, "taken@example.com", "a long enough password", "Taken")
-	if _, _, err := s.Store.SignUp(context.Background(), "owner@example.com", "Owner", "a long enough password", "Acme"); err != nil {
-		t.Fatal(err)
-	}
+	s.signUp(t, "owner@example.com", "Owner", "a long enough password", "Acme")
 	const good = "a long enough password"
 	tests := []struct {
 		name                       string

@@ -21,7 +21,6 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/handlers"
 	"github.com/ajrly/ajrly-auth/handlers/oauth"
 	"github.com/ajrly/ajrly-auth/handlers/signin"
 	"github.com/ajrly/ajrly-auth/provider"
@@ -368,7 +367,7 @@ func TestRegistrationIsRateLimitedPerAddress(t *testing.T) {
 		t.Run("open mode", func(t *testing.T) {
 			t.Parallel()
 			clock := storagetest.NewClock()
-			s := newServer(t, b, withRegistration(handlers.RegistrationOpen), withClock(clock))
+			s := newServer(t, b, withRegistration(clients.RegistrationOpen), withClock(clock))
 			for i := range oauth.OpenRegistrationBurst {
 				s.register(t, meta)
 				if i%5 == 0 { // refused registrations cost no budget
@@ -385,7 +384,7 @@ func TestRegistrationIsRateLimitedPerAddress(t *testing.T) {
 		t.Run("token mode has a higher budget", func(t *testing.T) {
 			t.Parallel()
 			clock := storagetest.NewClock()
-			s := newServer(t, b, withRegistration(handlers.RegistrationToken), withClock(clock))
+			s := newServer(t, b, withRegistration(clients.RegistrationToken), withClock(clock))
 			token := s.initialAccessToken(t)
 			for range oauth.TokenRegistrationBurst {
 				s.registerWith(t, token, meta)

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/storage"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -366,7 +366,7 @@ func TestConcurrentWrongPasswordsReachTheHashOnlyAsOftenAsTheThrottleAllows(t *t
 				s.createUser(t, email, "correct horse battery", "Person")
 				c := s.signInClient(t, fmt.Sprintf("127.0.1.%d", round+2))
 				csrf := csrfOf(t, c, s.URL+"/login")
-				before := storage.PasswordVerifications()
+				before := accounts.PasswordVerifications()
 				statuses := atOnce(16, func(int) int {
 					form := url.Values{"csrf_token": {csrf}, "email": {email}, "password": {"wrong password!"}}
 					resp, err := c.PostForm(s.URL+"/login", form)
@@ -376,7 +376,7 @@ func TestConcurrentWrongPasswordsReachTheHashOnlyAsOftenAsTheThrottleAllows(t *t
 					resp.Body.Close()
 					return resp.StatusCode
 				})
-				hashes := storage.PasswordVerifications() - before
+				hashes := accounts.PasswordVerifications() - before
 				refused := 0
 				for _, st := range statuses {
 					switch st {
@@ -521,8 +521,8 @@ func TestSignInAndSignUpAnswer503WhilePasswordHashingIsSaturated(t *testing.T) {
 	login, signup := a.get(s.URL+"/login"), a.get(s.URL+"/signup")
 
 	var releases []func()
-	for range storage.PasswordSlots() {
-		release, err := storage.AcquirePasswordSlot(t.Context())
+	for range accounts.PasswordSlots() {
+		release, err := accounts.AcquirePasswordSlot(t.Context())
 		if err != nil {
 			t.Fatalf("take a password-hashing slot: %v", err)
 		}

@@ -100,9 +100,7 @@ func TestConsentRefusesOrganizationOfWhichPersonIsNoMember(t *testing.T) {
 			}, http.StatusBadRequest},
 			{"a person in no organization at all", func() string {
 				// As the command line made people before every person had one.
-				if _, err := s.Store.CreateUser(t.Context(), "carol@example.com", "Carol", "correct horse battery"); err != nil {
-					t.Fatal(err)
-				}
+				s.createInvitee(t, "carol@example.com", "correct horse battery", "Carol")
 				return "carol@example.com"
 			}, http.StatusForbidden},
 		} {

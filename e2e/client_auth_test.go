@@ -13,7 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v3/jwt"
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -227,7 +227,7 @@ func TestClientAssertionKeyRotationWithJWKSURI(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		clock := storagetest.NewClock()
-		s := newServer(t, b, withRegistration(handlers.RegistrationOpen), withClock(clock))
+		s := newServer(t, b, withRegistration(clients.RegistrationOpen), withClock(clock))
 		keyA, keyB, keyC := newClientKey(t, jose.RS256), newClientKey(t, jose.RS256), newClientKey(t, jose.RS256)
 		host := newJWKSHost(t, keyA)
 		reg := s.registerAssertionClient(t, keyA, map[string]any{"jwks_uri": host.url})

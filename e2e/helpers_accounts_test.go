@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ajrly/ajrly-auth/provider/tenancy"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -22,7 +22,7 @@ import (
 // they own, as sign-up and the command line give everyone.
 func (s *server) createUser(t testing.TB, email, password, name string) *storage.User {
 	t.Helper()
-	made, err := s.Provider.Tenancy().CreatePerson(context.Background(), tenancy.Person{Email: email, Name: name, Password: password})
+	made, err := accounts.New(s.Store).Create(context.Background(), accounts.Person{Email: email, Name: name, Password: password}, accounts.Options{})
 	if err != nil {
 		t.Fatalf("create user: %v", err)
 	}
@@ -34,11 +34,27 @@ func (s *server) createUser(t testing.TB, email, password, name string) *storage
 // stays without one.
 func (s *server) createInvitee(t testing.TB, email, password, name string) *storage.User {
 	t.Helper()
-	u, err := s.Store.CreateUser(context.Background(), email, name, password)
+	hash, err := accounts.HashPassword(context.Background(), password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.Store.CreateUser(context.Background(), email, name, hash)
 	if err != nil {
 		t.Fatalf("create user: %v", err)
 	}
 	return u
+}
+
+// signUp adds a person who owns a new organization named org, as the
+// sign-up page makes them.
+func (s *server) signUp(t testing.TB, email, name, password, org string) (*storage.User, *storage.Organization) {
+	t.Helper()
+	made, err := accounts.New(s.Store).Create(context.Background(), accounts.Person{Email: email, Name: name,
+		Password: password, Organization: org}, accounts.Options{})
+	if err != nil {
+		t.Fatalf("sign up: %v", err)
+	}
+	return made.User, &made.Org.Organization
 }
 
 // addMember puts a new person into an organization with a role.

@@ -27,10 +27,7 @@ type keyOwner struct {
 
 func (s *server) newKeyOwner(t testing.TB, email string) keyOwner {
 	t.Helper()
-	u, org, err := s.Store.SignUp(context.Background(), email, "Key Owner", "a long enough password", "Org of "+email)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, org := s.signUp(t, email, "Key Owner", "a long enough password", "Org of "+email)
 	return keyOwner{user: u, org: org}
 }
 

@@ -531,10 +531,7 @@ func TestRegistrationModes(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			s := newServer(t, b) // token is the default mode
-			_, org, err := s.Store.SignUp(ctx, "owner@example.com", "Owner", "correct horse battery", "Acme")
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, org := s.signUp(t, "owner@example.com", "Owner", "correct horse battery", "Acme")
 			newToken := func(change func(*storage.InitialAccessToken)) string {
 				secret := storage.NewSecret()
 				iat := &storage.InitialAccessToken{ID: storage.NewID("iat"), Digest: storage.DigestHex(secret), OrgID: org.ID, CreatedAt: time.Now()}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 
-	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -18,7 +18,7 @@ import (
 
 func TestRequestObjectRefusals(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, storagetest.Backends()[0], withRegistration(handlers.RegistrationOpen))
+	s := newServer(t, storagetest.Backends()[0], withRegistration(clients.RegistrationOpen))
 	host := newObjectHost(t)
 	key, stranger := newClientKey(t, jose.RS256), newClientKey(t, jose.RS256)
 	redirect := "http://" + freePort(t) + "/callback"
@@ -39,7 +39,9 @@ func TestRequestObjectRefusals(t *testing.T) {
 		c := map[string]any{
 			"iss": id, "aud": s.URL, "client_id": id, "response_type": "code",
 			"redirect_uri": redirect, "scope": "openid", "state": "from-the-object",
-			"exp": time.Now().Add(5 * time.Minute).Unix(),
+			// Long enough for a parallel subtest that waits its turn on a
+			// loaded machine: the objects are made before the subtests run.
+			"exp": time.Now().Add(time.Hour).Unix(),
 		}
 		if edit != nil {
 			edit(c)

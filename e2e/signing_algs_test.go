@@ -11,7 +11,7 @@ import (
 	"github.com/go-jose/go-jose/v3"
 	"golang.org/x/oauth2"
 
-	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -20,7 +20,7 @@ import (
 
 func TestClientsChooseTheirSigningAlgorithms(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, storagetest.Backends()[0], withRegistration(handlers.RegistrationOpen))
+	s := newServer(t, storagetest.Backends()[0], withRegistration(clients.RegistrationOpen))
 	s.createUser(t, "alice@example.com", "correct horse battery", "Alice")
 	tests := []struct {
 		name               string

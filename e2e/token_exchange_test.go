@@ -173,10 +173,7 @@ func TestJWTAccessTokensForClients(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
-		u, org, err := s.Store.SignUp(context.Background(), "alice@example.com", "Alice", "correct horse battery", "Acme")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u, org := s.signUp(t, "alice@example.com", "Alice", "correct horse battery", "Acme")
 		app := newWebAppWith(t, s, clients.Spec{Name: "Mobile", RedirectURIs: []string{"http://" + freePort(t) + "/callback"},
 			Scopes: []string{"openid", "email", "offline_access", "projects:read"}, AccessTokenFormat: clients.AccessTokenJWT})
 		rsID, rsSecret := s.resourceServer(t)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/ory/fosite"
 
 	"github.com/ajrly/ajrly-auth/handlers/oauth"
 	"github.com/ajrly/ajrly-auth/handlers/ops"
@@ -19,13 +18,6 @@ import (
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/static"
 	"github.com/ajrly/ajrly-auth/storage"
-)
-
-// Registration modes of /register (clients.Registration*).
-const (
-	RegistrationOpen  = clients.RegistrationOpen
-	RegistrationToken = clients.RegistrationToken
-	RegistrationOff   = clients.RegistrationOff
 )
 
 // Options configures the server's handlers.
@@ -48,8 +40,9 @@ type Options struct {
 	Logger         *slog.Logger
 	// Usage counts uses of API keys for the dashboard; nil counts nothing.
 	Usage *storage.UsageCounter
-	// RegistrationMode is how /register admits clients: RegistrationOpen,
-	// RegistrationToken (the default) or RegistrationOff.
+	// RegistrationMode is how /register admits clients:
+	// clients.RegistrationOpen, clients.RegistrationToken (the default) or
+	// clients.RegistrationOff.
 	RegistrationMode string
 	// FirstPartyClients are client ids the operator's configuration makes
 	// first-party (no consent page), besides those the command line marked.
@@ -86,8 +79,8 @@ func NewHandlers(opts Options) (*Handlers, error) {
 	}
 	switch opts.RegistrationMode {
 	case "":
-		opts.RegistrationMode = RegistrationToken
-	case RegistrationOpen, RegistrationToken, RegistrationOff:
+		opts.RegistrationMode = clients.RegistrationToken
+	case clients.RegistrationOpen, clients.RegistrationToken, clients.RegistrationOff:
 	default:
 		return nil, fmt.Errorf("handlers: unknown registration mode %q", opts.RegistrationMode)
 	}
@@ -131,10 +124,4 @@ func NewHandlers(opts Options) (*Handlers, error) {
 		web.WriteJSONError(w, http.StatusNotFound, "not_found", "The operations listener serves /metrics, /health/alive and /health/ready.")
 	})
 	return &Handlers{Public: rt.Handler(), Ops: opsRouter}, nil
-}
-
-// UserClaims is provider.UserClaims.
-// TODO(issue 10): e2e/bench_test.go calls it; drop once it calls provider.UserClaims.
-func UserClaims(u *storage.User, scopes fosite.Arguments, named ...string) map[string]any {
-	return provider.UserClaims(u, scopes, named...)
 }

@@ -15,8 +15,7 @@ var (
 	fuzzDeniedIPv6 = prefixes("::/128", "::1/128", "::/96", "64:ff9b:1::/48", "100::/64", "2001::/32",
 		"2001:db8::/32", "2001:2::/48", "2001:10::/28", "2001:20::/28", "2002::/16", "fc00::/7", "fe80::/10",
 		"fec0::/10", "ff00::/8")
-	fuzzMapped = netip.MustParsePrefix("::ffff:0:0/96")
-	fuzzNAT64  = netip.MustParsePrefix("64:ff9b::/96")
+	fuzzNAT64 = netip.MustParsePrefix("64:ff9b::/96")
 )
 
 func prefixes(ss ...string) []netip.Prefix {

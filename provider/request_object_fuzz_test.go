@@ -13,6 +13,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -54,7 +55,7 @@ func FuzzRequestObject(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	c, _, err := provider.NewClient(provider.ClientSpec{Name: "Request objects", RedirectURIs: []string{"https://app.example.com/cb"}})
+	c, _, err := clients.New(clients.Spec{Name: "Request objects", RedirectURIs: []string{"https://app.example.com/cb"}})
 	if err != nil {
 		f.Fatal(err)
 	}

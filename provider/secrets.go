@@ -13,7 +13,7 @@ import (
 // Purposes for keys derived from the system secret. Each use gets its own
 // key so that no two mechanisms ever share one.
 const (
-	PurposeTokenHMAC   = "ajrly token hmac v1"
+	PurposeTokenHMAC   = "ajrly token hmac v1" //nolint:gosec // G101: a key-derivation label, not a credential
 	PurposeSigningKeys = "ajrly signing key encryption v1"
 	PurposeCookies     = "ajrly cookies v1"
 )

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -18,7 +19,7 @@ func TestDecodeIDTokenTakesOnlyIDTokensToAClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _, err := provider.NewClient(provider.ClientSpec{Name: "App", RedirectURIs: []string{"https://app.example.com/cb"}})
+	c, _, err := clients.New(clients.Spec{Name: "App", RedirectURIs: []string{"https://app.example.com/cb"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *APIKey) error {
 	return nil
 }
 
+//nolint:gosec // G101: column names, not a credential
 const apiKeyColumns = "id, org_id, user_id, name, digest, prefix, last4, scopes, created_at, expires_at, revoked_at, last_used_at, replaced_by"
 
 // APIKeyByDigest finds a key by the digest of the presented secret, in one

@@ -195,27 +195,6 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]OrgSummary, error) {
 	return out, nil
 }
 
-// SignUp creates a user and a new organization owned by them, in one
-// transaction: a taken email or organization name creates nothing.
-func (s *Store) SignUp(ctx context.Context, email, name, password, orgName string) (*User, *Organization, error) {
-	var (
-		u   *User
-		org *Organization
-	)
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if u, err = s.CreateUser(ctx, email, name, password); err != nil {
-			return err
-		}
-		org, err = s.CreateOrganization(ctx, orgName, u.ID)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return u, org, nil
-}
-
 // PersonalOrgNames are the names to try, in order, for the personal
 // organization of a person called name with email: "Ada's organization",
 // then with the email, then numbered. Each fits the 80-character limit.

@@ -10,13 +10,13 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ajrly/ajrly-auth/config"
-	"github.com/ajrly/ajrly-auth/provider"
-	"github.com/ajrly/ajrly-auth/provider/tenancy"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
+	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -118,9 +118,6 @@ func (c *cli) usersList(ctx context.Context, cfg config.Config) error {
 	return tw.Flush()
 }
 
-// MinPasswordLength is the shortest password accepted, in characters.
-const MinPasswordLength = 10
-
 // usersCreateFlags are the flags of users create.
 type usersCreateFlags struct {
 	email, password, name, org string
@@ -133,7 +130,7 @@ func (c *cli) usersCreateCmd() *cobra.Command {
 		func(ctx context.Context, cfg config.Config, _ []string) error { return c.usersCreate(ctx, cfg, f) })
 	fl := cmd.Flags()
 	fl.StringVar(&f.email, "email", "", "the user's email `address` (required)")
-	fl.StringVar(&f.password, "password", "", "the user's `password`, at least 10 characters; - reads it from standard input (required)")
+	fl.StringVar(&f.password, "password", "", fmt.Sprintf("the user's `password`, at least %d characters; - reads it from standard input (required)", accounts.MinPasswordLength))
 	fl.StringVar(&f.name, "name", "", "the user's display `name`")
 	fl.StringVar(&f.org, "org", "", "the `organization` to join as a member, created (with the user as owner) if no organization has that name; without it the user gets a personal organization")
 	return cmd
@@ -144,23 +141,11 @@ func (c *cli) usersCreate(ctx context.Context, cfg config.Config, f usersCreateF
 		line, _ := bufio.NewReader(c.stdin).ReadString('\n')
 		f.password = strings.TrimRight(line, "\r\n")
 	}
-	switch {
-	case strings.TrimSpace(f.email) == "":
-		return usageError("users create: --email is required")
-	case f.password == "":
-		return usageError("users create: --password is required")
-	case utf8.RuneCountInString(f.password) < MinPasswordLength:
-		return usageError("users create: --password must be at least %d characters", MinPasswordLength)
-	case strings.EqualFold(f.password, strings.TrimSpace(f.email)):
-		return usageError("users create: --password must not be the email address")
-	}
-	if err := storage.ValidateEmail(f.email); err != nil {
-		return usageError("users create: --email %q is not an email address (%v)", strings.TrimSpace(f.email), err)
-	}
-	if f.org != "" {
-		if err := storage.ValidateOrgName(f.org); err != nil {
-			return usageError("users create: --org: %v", err)
-		}
+	// The rules are the sign-up page's (provider/accounts), but an
+	// operator may leave the name out.
+	person := accounts.Person{Email: f.email, Name: f.name, Password: f.password, Organization: f.org, JoinExisting: true}
+	if problems := accounts.Check(person, accounts.Options{}); len(problems) > 0 {
+		return usageError("users create: %s", flagProblem(problems[0]))
 	}
 	store, err := c.openAdminStore(ctx, cfg)
 	if err != nil {
@@ -169,9 +154,7 @@ func (c *cli) usersCreate(ctx context.Context, cfg config.Config, f usersCreateF
 	defer store.Close()
 	// Everyone belongs to an organization: the one --org names (joined as
 	// a member, or created with them as its owner), else a personal one.
-	made, err := tenancy.New(store).CreatePerson(ctx, tenancy.Person{
-		Email: f.email, Name: f.name, Password: f.password, Organization: f.org, JoinExisting: true,
-	})
+	made, err := accounts.New(store).Create(ctx, person, accounts.Options{})
 	if errors.Is(err, storage.ErrEmailTaken) {
 		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(f.email))
 	} else if err != nil {
@@ -250,20 +233,20 @@ func (c *cli) clientsCreateCmd() *cobra.Command {
 	fl.StringVar(&f.name, "name", "", "the app's `name`, shown on the consent page (required)")
 	fl.StringArrayVar(&f.redirects, "redirect-uri", nil, "a redirect `URI` (repeat for several)")
 	fl.StringArrayVar(&f.grants, "grant-type", nil, "a grant `type`: authorization_code, refresh_token or client_credentials (repeat; default authorization_code and refresh_token)")
-	fl.StringVar(&f.scope, "scope", strings.Join(provider.DefaultClientScopes, " "), "the space-separated `scopes` the client may request")
+	fl.StringVar(&f.scope, "scope", strings.Join(clients.DefaultScopes, " "), "the space-separated `scopes` the client may request")
 	fl.BoolVar(&f.public, "public", false, "a public client (native or browser app): no secret, PKCE required")
 	fl.BoolVar(&f.firstParty, "first-party", false, "one of the operator's own apps: nobody is asked to consent to it")
 	fl.BoolVar(&f.resourceServer, "resource-server", false, "an API that checks tokens: it may introspect every token, API keys included (others learn only about their own)")
-	fl.StringVar(&f.format, "access-token-format", provider.AccessTokenOpaque, "`format` of access tokens: opaque (at_live_, checked by introspection) or jwt (RFC 9068, verified against the JWKS)")
+	fl.StringVar(&f.format, "access-token-format", clients.AccessTokenOpaque, "`format` of access tokens: opaque (at_live_, checked by introspection) or jwt (RFC 9068, verified against the JWKS)")
 	fl.StringArrayVar(&f.logouts, "post-logout-redirect-uri", nil, "where RP-initiated logout may send people back, a `URI` (repeat for several)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 	completeWords(cmd, "grant-type", "authorization_code", "refresh_token", "client_credentials")
-	completeWords(cmd, "access-token-format", provider.AccessTokenOpaque, provider.AccessTokenJWT)
+	completeWords(cmd, "access-token-format", clients.AccessTokenOpaque, clients.AccessTokenJWT)
 	return cmd
 }
 
 func (c *cli) clientsCreate(ctx context.Context, cfg config.Config, f clientsCreateFlags) error {
-	client, secret, err := provider.NewClient(provider.ClientSpec{
+	client, secret, err := clients.New(clients.Spec{
 		Name:         f.name,
 		RedirectURIs: f.redirects,
 		Scopes:       strings.Fields(f.scope),
@@ -485,4 +468,14 @@ func (c *cli) clientsTokenCreate(ctx context.Context, cfg config.Config, f clien
 	}
 	fmt.Fprintf(c.stdout, "Created initial access token %s.\n  token: %s\nRegister clients with it: POST /register with Authorization: Bearer TOKEN. It is shown only now.\n", t.ID, secret)
 	return nil
+}
+
+// flagProblem says a field's problem in the command line's terms: the
+// flag that set the field, then what is wrong with it.
+func flagProblem(p fields.Error) string {
+	flag := map[string]string{"organization": "org"}[p.Field]
+	if flag == "" {
+		flag = p.Field
+	}
+	return "--" + flag + " " + p.Message
 }

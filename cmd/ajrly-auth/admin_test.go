@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -138,7 +139,7 @@ func TestUsersCreate(t *testing.T) {
 				t.Errorf("stdout does not show the new user:\n%s", r.stdout)
 			}
 			db.withStore(t, func(s *storage.Store) {
-				if _, err := s.AuthenticateUser(t.Context(), "bob@example.com", bobPassword); err != nil {
+				if _, err := accounts.New(s).Authenticate(t.Context(), "bob@example.com", bobPassword); err != nil {
 					t.Errorf("bob cannot sign in with the password given on standard input: %v", err)
 				}
 			})
@@ -155,7 +156,7 @@ func TestUsersCreate(t *testing.T) {
 		})
 
 		db.withStore(t, func(s *storage.Store) {
-			if _, err := s.AuthenticateUser(t.Context(), "alice@example.com", alicePassword); err != nil {
+			if _, err := accounts.New(s).Authenticate(t.Context(), "alice@example.com", alicePassword); err != nil {
 				t.Errorf("alice cannot sign in with her password: %v", err)
 			}
 		})

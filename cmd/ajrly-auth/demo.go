@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -51,7 +52,8 @@ func demoSecret(secret []byte) string {
 func seedDemo(ctx context.Context, store *storage.Store, secret []byte, issuer string) (*demoInfo, error) {
 	info := &demoInfo{issuer: issuer, clientSecret: demoSecret(secret), redirectURI: issuer + "/demo/callback"}
 	if _, err := store.UserByEmail(ctx, demoEmail); errors.Is(err, storage.ErrNotFound) {
-		_, _, err := store.SignUp(ctx, demoEmail, "Demo User", demoPassword, demoOrg)
+		_, err := accounts.New(store).Create(ctx, accounts.Person{Email: demoEmail, Name: "Demo User",
+			Password: demoPassword, Organization: demoOrg}, accounts.Options{})
 		if err != nil && !errors.Is(err, storage.ErrConflict) {
 			return nil, err
 		}

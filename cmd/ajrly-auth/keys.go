@@ -13,6 +13,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -101,12 +102,12 @@ func (c *cli) keysCreate(ctx context.Context, cfg config.Config, f keysCreateFla
 		return fmt.Errorf("%s is not a member of an organization named %q", user.Email, f.org)
 	}
 	now := time.Now()
-	spec := provider.APIKeySpec{OrgID: org.ID, UserID: user.ID, Role: org.Role, Name: f.name, Scopes: strings.Fields(f.scope)}
+	spec := apikeys.Spec{OrgID: org.ID, UserID: user.ID, Role: org.Role, Name: f.name, Scopes: strings.Fields(f.scope)}
 	if f.expiresIn > 0 {
 		exp := now.Add(f.expiresIn).UTC()
 		spec.ExpiresAt = &exp
 	}
-	key, secret, err := provider.NewAPIKey(spec, now)
+	key, secret, err := apikeys.New(spec, now)
 	if err != nil {
 		return usageError("keys create:\n%v", err)
 	}

@@ -58,7 +58,7 @@ type Metadata struct {
 // BuildMetadata returns the discovery document of an issuer: exactly what
 // this server implements; registration says whether /register is on.
 func BuildMetadata(issuer string, registration bool) Metadata {
-	secretMethods := []string{provider.AuthSecretBasic, provider.AuthSecretPost, provider.AuthPrivateKeyJWT}
+	secretMethods := []string{clients.AuthSecretBasic, clients.AuthSecretPost, clients.AuthPrivateKeyJWT}
 	m := Metadata{
 		Issuer:                                     issuer,
 		AuthorizationEndpoint:                      issuer + "/authorize",
@@ -85,7 +85,7 @@ func BuildMetadata(issuer string, registration bool) Metadata {
 		TokenEndpointAuthMethodsSupported:          append(secretMethods, "none"),
 		TokenEndpointAuthSigningAlgValuesSupported: clients.AssertionAlgorithms,
 		IntrospectionEndpointAuthMethodsSupported:  secretMethods,
-		RevocationEndpointAuthMethodsSupported:     append(secretMethods, provider.AuthNone),
+		RevocationEndpointAuthMethodsSupported:     append(secretMethods, clients.AuthNone),
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr",
 			"name", "email", "email_verified", "org"},

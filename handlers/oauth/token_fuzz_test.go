@@ -13,6 +13,7 @@ import (
 	"github.com/ajrly/ajrly-auth/handlers/oauth"
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/apikeys"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -98,10 +99,12 @@ func newFuzzTokenRouter(tb testing.TB) http.Handler {
 			tb.Fatal(err)
 		}
 	}
-	u, org, err := store.SignUp(ctx, "fuzz@example.com", "Fuzz", "a long enough password", "Fuzz Org")
+	made, err := accounts.New(store).Create(ctx, accounts.Person{Email: "fuzz@example.com", Name: "Fuzz",
+		Password: "a long enough password", Organization: "Fuzz Org"}, accounts.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	u, org := made.User, made.Org
 	k, _, err := apikeys.New(apikeys.Spec{OrgID: org.ID, UserID: u.ID, Role: storage.RoleOwner,
 		Name: "fuzz key", Scopes: []string{"read", "write"}}, time.Now())
 	if err != nil {

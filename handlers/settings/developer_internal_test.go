@@ -14,6 +14,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -211,14 +212,17 @@ func TestDashboardNeverMakesAppsFirstParty(t *testing.T) {
 	Mount(env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store, RevealKey: make([]byte, 32),
 		RegistrationMode: clients.RegistrationToken})
 	store, ctx := env.Store, context.Background()
-	owner, org, err := store.SignUp(ctx, "owner@example.com", "Owner", "a long enough password", "Acme")
+	people := accounts.New(store)
+	made, err := people.Create(ctx, accounts.Person{Email: "owner@example.com", Name: "Owner", Password: "a long enough password", Organization: "Acme"}, accounts.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := store.CreateUser(ctx, "admin@example.com", "Admin", "a long enough password")
+	owner, org := made.User, made.Org
+	other, err := people.Create(ctx, accounts.Person{Email: "admin@example.com", Name: "Admin", Password: "a long enough password"}, accounts.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	admin := other.User
 	if err := store.AddMember(ctx, org.ID, admin.ID, storage.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}

@@ -12,12 +12,12 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
 // loginStore is what the sign-in page needs from storage.
 type loginStore interface {
-	AuthenticateUser(ctx context.Context, email, password string) (*storage.User, error)
 	Flow(ctx context.Context, id string) (*storage.AuthFlow, error)
 	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
 	Client(ctx context.Context, id string) (*storage.Client, error)
@@ -68,7 +68,7 @@ func signInThrottles(email, ip, device string) (charged []storage.ThrottleKey, c
 
 // passwordsBusy answers a sign-in or sign-up that found every
 // password-hashing slot taken for longer than a short wait
-// (storage.ErrBusy): a readable page, 503 with Retry-After, rather than a
+// (accounts.ErrBusy): a readable page, 503 with Retry-After, rather than a
 // queue without bound.
 func (s *site) passwordsBusy(w http.ResponseWriter, r *http.Request) {
 	s.kit.Log.WarnContext(r.Context(), "password hashing saturated")
@@ -92,7 +92,8 @@ func waitMessage(until, now time.Time) string {
 // Login serves the sign-in page.
 type Login struct {
 	*site
-	store loginStore
+	store    loginStore
+	accounts *accounts.Accounts
 }
 
 // Mount registers /login.
@@ -193,8 +194,8 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusTooManyRequests, waitMessage(until, l.kit.Provider.Now()))
 		return
 	}
-	user, err := l.store.AuthenticateUser(ctx, page.Email, password)
-	if errors.Is(err, storage.ErrInvalidCredentials) {
+	user, err := l.accounts.Authenticate(ctx, page.Email, password)
+	if errors.Is(err, accounts.ErrInvalidCredentials) {
 		// The attempt was counted when it was reserved.
 		l.kit.Log.InfoContext(ctx, "sign-in failed", "client_ip", web.ClientIP(ctx))
 		message := "Incorrect email or password."
@@ -203,7 +204,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		fail(http.StatusUnauthorized, message)
 		return
-	} else if errors.Is(err, storage.ErrBusy) {
+	} else if errors.Is(err, accounts.ErrBusy) {
 		l.passwordsBusy(w, r)
 		return
 	} else if err != nil {

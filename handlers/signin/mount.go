@@ -5,6 +5,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -28,9 +29,10 @@ func Mount(protocol, forms *mux.Router, o Options) {
 	s := &site{kit: o.Kit, cookieKey: o.CookieKey}
 	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	(&Logout{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
-	login := &Login{site: s, store: o.Store}
+	people := accounts.New(o.Store)
+	login := &Login{site: s, store: o.Store, accounts: people}
 	login.Mount(forms)
-	(&Signup{site: s, login: login, store: o.Store, tenancy: o.Provider.Tenancy()}).Mount(forms)
+	(&Signup{site: s, login: login, store: o.Store, accounts: people}).Mount(forms)
 	(&Consent{site: s, provider: o.Provider, store: o.Store}).Mount(forms)
 	if o.DemoClientID != "" {
 		(&Demo{site: s, clientID: o.DemoClientID}).Mount(forms)

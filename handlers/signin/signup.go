@@ -3,20 +3,18 @@ package signin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
-	"github.com/ajrly/ajrly-auth/provider/tenancy"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
+	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
-
-// MinPasswordLength is the shortest password accepted, in characters.
-const MinPasswordLength = 10
 
 // signupStore is what the sign-up page needs from storage.
 type signupStore interface {
@@ -30,9 +28,9 @@ type signupStore interface {
 // signed in, continuing the authorization that sent them if any.
 type Signup struct {
 	*site
-	login   *Login // for the name of the app a flow is for
-	store   signupStore
-	tenancy *tenancy.Policy
+	login    *Login // for the name of the app a flow is for
+	store    signupStore
+	accounts *accounts.Accounts
 }
 
 // Mount registers /signup.
@@ -52,6 +50,10 @@ type signupPage struct {
 	EmailTaken   bool
 }
 
+// MinPassword is the password policy's shortest password, for the form's
+// hint and its minlength.
+func (signupPage) MinPassword() int { return accounts.MinPasswordLength }
+
 func (s *Signup) show(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	page := signupPage{Flow: q.Get("flow"), Email: q.Get("login_hint")}
@@ -66,33 +68,40 @@ func (s *Signup) show(w http.ResponseWriter, r *http.Request) {
 	s.kit.Render(w, r, http.StatusOK, "signup", page)
 }
 
-// validateSignup returns a message for each field that is wrong.
-func validateSignup(name, email, password, org string) map[string]string {
-	problems := map[string]string{}
-	if strings.TrimSpace(name) == "" {
-		problems["name"] = "Enter your name."
-	} else if utf8.RuneCountInString(name) > 100 {
-		problems["name"] = "Use at most 100 characters for your name."
+// signupSentences are how the sign-up page says each problem
+// provider/accounts finds, by field and code: in the second person, next
+// to the field.
+var signupSentences = map[string]map[string]string{
+	"name": {
+		accounts.CodeRequired: "Enter your name.",
+		accounts.CodeTooLong:  fmt.Sprintf("Use at most %d characters for your name.", accounts.MaxNameLength),
+	},
+	"email": {
+		accounts.CodeRequired: "Enter your email address.",
+		accounts.CodeInvalid:  "Enter a valid email address, like name@example.com.",
+	},
+	"password": {
+		accounts.CodeRequired:        "Choose a password.",
+		accounts.CodeTooShort:        fmt.Sprintf("Use at least %d characters for your password.", accounts.MinPasswordLength),
+		accounts.CodePasswordIsEmail: "Your password must not be your email address.",
+	},
+	"organization": {
+		accounts.CodeInvalid: "Use at most 80 characters for the organization's name.",
+	},
+}
+
+// signupProblems puts each problem next to its field, in the page's words
+// (the rule's own, as a sentence, for a code the page has no words for).
+func signupProblems(problems fields.Errors) map[string]string {
+	out := map[string]string{}
+	for _, p := range problems {
+		sentence, ok := signupSentences[p.Field][p.Code]
+		if !ok {
+			sentence = fields.Sentence(p.Field + " " + p.Message)
+		}
+		out[p.Field] = sentence
 	}
-	if strings.TrimSpace(email) == "" {
-		problems["email"] = "Enter your email address."
-	} else if storage.ValidateEmail(email) != nil {
-		problems["email"] = "Enter a valid email address, like name@example.com."
-	}
-	switch {
-	case password == "":
-		problems["password"] = "Choose a password."
-	case utf8.RuneCountInString(password) < MinPasswordLength:
-		problems["password"] = "Use at least 10 characters for your password."
-	case strings.EqualFold(strings.TrimSpace(password), storage.NormalizeEmail(email)):
-		problems["password"] = "Your password must not be your email address."
-	}
-	if strings.TrimSpace(org) == "" {
-		// A personal organization, named after them.
-	} else if err := storage.ValidateOrgName(org); err != nil {
-		problems["organization"] = "Use at most 80 characters for the organization's name."
-	}
-	return problems
+	return out
 }
 
 func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +129,9 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		page.BasePage = s.kit.Page(w, r, "Create your account", nil)
 		s.kit.Render(w, r, status, "signup", page)
 	}
-	if page.Errors = validateSignup(page.Name, page.Email, password, page.Organization); len(page.Errors) > 0 {
+	person := accounts.Person{Email: page.Email, Name: page.Name, Password: password, Organization: page.Organization}
+	if problems := accounts.Check(person, accounts.Options{RequireName: true}); len(problems) > 0 {
+		page.Errors = signupProblems(problems)
 		answer(http.StatusBadRequest)
 		return
 	}
@@ -135,8 +146,13 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusTooManyRequests)
 		return
 	}
-	made, err := s.tenancy.CreatePerson(ctx, tenancy.Person{Email: page.Email, Name: page.Name, Password: password, Organization: page.Organization})
+	made, err := s.accounts.Create(ctx, person, accounts.Options{RequireName: true})
+	var problem fields.Error
 	switch {
+	case errors.As(err, &problem): // checked above; a rule that changed in between
+		page.Errors = signupProblems(fields.Errors{problem})
+		answer(http.StatusBadRequest)
+		return
 	case errors.Is(err, storage.ErrEmailTaken):
 		if _, err := s.store.RecordFailure(ctx, addressKey, addressThrottle); err != nil {
 			s.kit.Log.ErrorContext(ctx, "record sign-up failure", "err", err)
@@ -145,7 +161,7 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		page.EmailTaken = true
 		answer(http.StatusConflict)
 		return
-	case errors.Is(err, storage.ErrBusy):
+	case errors.Is(err, accounts.ErrBusy):
 		s.passwordsBusy(w, r)
 		return
 	case errors.Is(err, storage.ErrOrgNameTaken):

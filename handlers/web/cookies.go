@@ -51,10 +51,12 @@ func (k *Kit) cookiePath() string {
 	return k.Base + "/"
 }
 
-// setCookie sets an HttpOnly, SameSite=Lax cookie; maxAge 0 makes it last
+// SetCookie sets an HttpOnly, SameSite=Lax cookie; maxAge 0 makes it last
 // for the browser session and a negative one deletes it.
 func (k *Kit) SetCookie(w http.ResponseWriter, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{
+	// Secure whenever the issuer is https; a plain-http issuer is a
+	// loopback development set-up, where browsers would drop it.
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // G124: Secure follows the issuer's scheme, see above
 		Name:     k.CookieName(name),
 		Value:    value,
 		Path:     k.cookiePath(),
@@ -73,7 +75,7 @@ func (k *Kit) Cookie(r *http.Request, name string) string {
 	return c.Value
 }
 
-// csrfToken returns the token forms carry: an HMAC of a random
+// CSRFToken returns the token forms carry: an HMAC of a random
 // per-browser cookie and of the browser's session (signed double submit,
 // bound to the session). A token taken with another browser's cookies, or
 // before this browser signed in or out, does not verify: the cookie is
@@ -87,7 +89,7 @@ func (k *Kit) CSRFToken(w http.ResponseWriter, r *http.Request) string {
 	return k.csrfMAC(v, k.Cookie(r, SessionCookie))
 }
 
-// rotateCSRF gives the browser a new CSRF cookie, and the rest of this
+// RotateCSRF gives the browser a new CSRF cookie, and the rest of this
 // request sees it too.
 func (k *Kit) RotateCSRF(w http.ResponseWriter, r *http.Request) string {
 	v := storage.NewSecret()
@@ -96,7 +98,7 @@ func (k *Kit) RotateCSRF(w http.ResponseWriter, r *http.Request) string {
 	return v
 }
 
-// replaceRequestCookie makes the rest of the handling of r see the cookie
+// ReplaceRequestCookie makes the rest of the handling of r see the cookie
 // name with value ("" for none), as the browser will on its next request.
 func (k *Kit) ReplaceRequestCookie(r *http.Request, name, value string) {
 	full := k.CookieName(name)
@@ -108,7 +110,7 @@ func (k *Kit) ReplaceRequestCookie(r *http.Request, name, value string) {
 		}
 	}
 	if value != "" {
-		r.AddCookie(&http.Cookie{Name: full, Value: value})
+		r.AddCookie(&http.Cookie{Name: full, Value: value}) //nolint:gosec // G124: a request's cookie, never sent to a browser
 	}
 }
 
@@ -121,7 +123,7 @@ func (k *Kit) csrfMAC(cookie, session string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// checkCSRF verifies a form post: the token must match the browser's CSRF
+// CheckCSRF verifies a form post: the token must match the browser's CSRF
 // cookie and session, and a post from another site is refused outright —
 // by its Origin, and by Sec-Fetch-Site, which a sibling subdomain cannot
 // pass off as same-origin either.
@@ -143,7 +145,7 @@ func (k *Kit) CheckCSRF(r *http.Request) bool {
 	return hmac.Equal([]byte(k.csrfMAC(cookie, k.Cookie(r, SessionCookie))), []byte(token))
 }
 
-// refuseCSRF answers a form post whose CSRF check failed.
+// RefuseCSRF answers a form post whose CSRF check failed.
 func (k *Kit) RefuseCSRF(w http.ResponseWriter, r *http.Request) {
 	k.Log.WarnContext(r.Context(), "csrf check failed", "path", r.URL.Path)
 	k.RenderError(w, r, http.StatusForbidden, "This form has expired",

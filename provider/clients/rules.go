@@ -14,7 +14,7 @@ const (
 	GrantClientCredentials = "client_credentials"
 	// GrantTokenExchange is RFC 8693 token exchange, of which the server
 	// serves the API-key grant.
-	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	GrantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange" //nolint:gosec // G101: a grant type's name, not a credential
 )
 
 // Access token formats of a client.

@@ -3,8 +3,6 @@ package tenancy
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -105,78 +103,4 @@ func (p *Policy) Role(ctx context.Context, orgID, userID string) (string, error)
 		return "", err
 	}
 	return m.Role, nil
-}
-
-// Person is a person to create, and the organization they start in.
-type Person struct {
-	Email, Name, Password string
-	// Organization names the organization: a new one they own, or, with
-	// JoinExisting, an existing one of that name they join as a member.
-	// Empty gives them a personal organization of their own, as owner.
-	Organization string
-	JoinExisting bool
-}
-
-// Created is a person just created and the organization they are in.
-type Created struct {
-	User *storage.User
-	Org  storage.MemberOrg
-	// Joined: they joined an existing organization (as a member), rather
-	// than getting a new one they own.
-	Joined bool
-}
-
-// CreatePerson creates a person together with their organization, in one
-// transaction, so that nobody ever exists without one (DESIGN.md): a
-// taken email, or a taken name for a new organization, creates nothing.
-func (p *Policy) CreatePerson(ctx context.Context, np Person) (*Created, error) {
-	var out *Created
-	err := p.store.InTx(ctx, func(ctx context.Context) error {
-		u, err := p.store.CreateUser(ctx, np.Email, np.Name, np.Password)
-		if err != nil {
-			return err
-		}
-		out = &Created{User: u}
-		name := strings.TrimSpace(np.Organization)
-		if name != "" && np.JoinExisting {
-			existing, err := p.store.OrganizationByName(ctx, name)
-			if err == nil {
-				out.Joined = true
-				out.Org = storage.MemberOrg{Organization: *existing, Role: storage.RoleMember}
-				return p.store.AddMember(ctx, existing.ID, u.ID, storage.RoleMember)
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
-		}
-		if name == "" {
-			if name, err = p.freePersonalName(ctx, u); err != nil {
-				return err
-			}
-		}
-		org, err := p.store.CreateOrganization(ctx, name, u.ID)
-		if err != nil {
-			return err
-		}
-		out.Org = storage.MemberOrg{Organization: *org, Role: storage.RoleOwner}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// freePersonalName finds a name for a person's personal organization that
-// no organization has: checked before the insert, because a failed insert
-// aborts a PostgreSQL transaction.
-func (p *Policy) freePersonalName(ctx context.Context, u *storage.User) (string, error) {
-	for _, name := range storage.PersonalOrgNames(u.Name, u.Email) {
-		_, err := p.store.OrganizationByName(ctx, name)
-		if errors.Is(err, storage.ErrNotFound) {
-			return name, nil
-		} else if err != nil {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("no free name for the personal organization of %s: %w", u.ID, storage.ErrOrgNameTaken)
 }

@@ -1,14 +1,12 @@
 package tenancy_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
-	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
 func TestChooseOnlyEverPicksAnOrganizationOfThePerson(t *testing.T) {
@@ -36,60 +34,6 @@ func TestChooseOnlyEverPicksAnOrganizationOfThePerson(t *testing.T) {
 			got, err := tenancy.Choose(tc.orgs, tc.chosen, tc.preferred)
 			if !errors.Is(err, tc.err) || got.ID != tc.want {
 				t.Fatalf("Choose = %q, %v; want %q, %v", got.ID, err, tc.want, tc.err)
-			}
-		})
-	}
-}
-
-func TestCreatePersonAlwaysGivesAnOrganization(t *testing.T) {
-	t.Parallel()
-	for _, b := range storagetest.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			store := b.Open(t, nil)
-			ctx := context.Background()
-			p := tenancy.New(store)
-
-			personal, err := p.CreatePerson(ctx, tenancy.Person{Email: "ada@example.com", Name: "Ada", Password: "a long password"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if personal.Org.Name != "Ada's organization" || personal.Org.Role != owner || personal.Joined {
-				t.Errorf("no organization named: got %+v, want Ada's organization as owner", personal.Org)
-			}
-			// The same name for another Ada: the next free one.
-			again, err := p.CreatePerson(ctx, tenancy.Person{Email: "ada2@example.com", Name: "Ada", Password: "a long password"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if again.Org.Name != "Ada's organization (ada2@example.com)" {
-				t.Errorf("a taken personal name: got %q", again.Org.Name)
-			}
-			named, err := p.CreatePerson(ctx, tenancy.Person{Email: "bob@example.com", Password: "a long password", Organization: "Acme"})
-			if err != nil || named.Org.Name != "Acme" || named.Org.Role != owner {
-				t.Fatalf("a new named organization: %+v, %v", named, err)
-			}
-			joined, err := p.CreatePerson(ctx, tenancy.Person{Email: "carol@example.com", Password: "a long password", Organization: "acme", JoinExisting: true})
-			if err != nil || !joined.Joined || joined.Org.ID != named.Org.ID || joined.Org.Role != member {
-				t.Fatalf("joining an existing organization: %+v, %v", joined, err)
-			}
-			if _, err := p.CreatePerson(ctx, tenancy.Person{Email: "dave@example.com", Password: "a long password", Organization: "ACME"}); !errors.Is(err, storage.ErrOrgNameTaken) {
-				t.Fatalf("a taken name for a new organization: %v, want ErrOrgNameTaken", err)
-			}
-			if _, err := store.UserByEmail(ctx, "dave@example.com"); !errors.Is(err, storage.ErrNotFound) {
-				t.Fatalf("a failed creation left the person behind: %v", err)
-			}
-			for _, who := range []*tenancy.Created{personal, again, named, joined} {
-				orgs, err := p.Organizations(ctx, who.User.ID)
-				if err != nil || len(orgs) != 1 {
-					t.Errorf("%s belongs to %v (%v), want exactly one organization", who.User.Email, orgs, err)
-				}
-			}
-			if role, err := p.Role(ctx, named.Org.ID, joined.User.ID); role != member || err != nil {
-				t.Errorf("Role = %q, %v", role, err)
-			}
-			if _, err := p.Role(ctx, named.Org.ID, personal.User.ID); !errors.Is(err, tenancy.ErrNotMember) {
-				t.Errorf("Role of an outsider: %v, want ErrNotMember", err)
 			}
 		})
 	}

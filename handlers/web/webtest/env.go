@@ -11,6 +11,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
@@ -61,11 +62,12 @@ func New(t testing.TB, options ...func(*web.Options)) *Env {
 func (e *Env) SignIn(t testing.TB, email string) *Browser {
 	t.Helper()
 	ctx := context.Background()
-	u, org, err := e.Store.SignUp(ctx, email, "Test person", "a long enough password", "Org of "+email)
+	made, err := accounts.New(e.Store).Create(ctx, accounts.Person{Email: email, Name: "Test person",
+		Password: "a long enough password", Organization: "Org of " + email}, accounts.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := e.Store.CreateLoginSession(ctx, u.ID, org.ID, time.Hour, "test", "127.0.0.1")
+	token, _, err := e.Store.CreateLoginSession(ctx, made.User.ID, made.Org.ID, time.Hour, "test", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
