@@ -7,7 +7,7 @@ PKGS    := ./...
 # the browsers e2e/helpers_chromium_test.go looks for (chromiumNames)
 CHROMIUM_CANDIDATES := /usr/bin/chromium chromium chromium-browser google-chrome
 
-.PHONY: all build run test vet fmt-check bench fuzz clean
+.PHONY: all build run test vet fmt-check lint tidy-check bench fuzz clean
 
 all: build
 
@@ -34,6 +34,15 @@ test: vet fmt-check
 
 vet:
 	$(GO) vet $(PKGS)
+
+## lint: golangci-lint with .golangci.yaml (built from the module proxy on first use, then cached),
+## and go.mod and go.sum exactly as go mod tidy leaves them
+GOLANGCI_LINT_VERSION := v2.15.0
+lint: tidy-check
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run $(PKGS)
+
+tidy-check:
+	$(GO) mod tidy -diff
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -63,7 +72,7 @@ bench:
 
 ## example-api: build and start the example resource server (cmd/example-api) on 127.0.0.1:8081, against
 ## the provider at AJRLY_ISSUER (default http://127.0.0.1:8080); set AJRLY_API_CLIENT_ID and
-## AJRLY_API_CLIENT_SECRET to a confidential client's (see README, "API keys and the example API")
+## AJRLY_API_CLIENT_SECRET to a confidential client's (see docs/api-keys.md, "Run the example API")
 .PHONY: example-api
 example-api:
 	$(GO) build -o bin/example-api ./cmd/example-api

@@ -47,7 +47,7 @@ func (c *cli) openAdminStore(ctx context.Context, cfg config.Config) (*storage.S
 		return nil, err
 	}
 	if err := store.CheckVersion(ctx); err != nil {
-		store.Close()
+		_ = store.Close() // the version error is the one to report
 		return nil, err
 	}
 	return store, nil

@@ -72,7 +72,7 @@ The commands that use the database or the server take the settings flags
 (--dsn, --config, ...) too: each is also an AJRLY_* environment variable or
 a key of the --config file, and "%[1]s serve --help" lists them.
 `, root.Name())
-	io.WriteString(w, b.String())
+	_, _ = io.WriteString(w, b.String())
 }
 
 // printHelp writes a command's help: what it does, its subcommands, its
@@ -98,7 +98,7 @@ func (c *cli) printHelp(cmd *cobra.Command) {
 	if cmd.HasAvailableSubCommands() {
 		fmt.Fprintf(&b, "\nRun \"%s COMMAND --help\" for a command's flags.\n", cmd.CommandPath())
 	}
-	io.WriteString(c.stderr, b.String())
+	_, _ = io.WriteString(c.stderr, b.String())
 }
 
 // printUsage writes the short usage shown with a flag that did not parse:
@@ -113,7 +113,7 @@ func (c *cli) printUsage(cmd *cobra.Command) {
 	if len(settings) > 0 {
 		fmt.Fprintf(&b, "\nIt also takes the settings flags (--dsn, --config, ...): run \"%s --help\" to list them.\n", cmd.CommandPath())
 	}
-	io.WriteString(c.stderr, b.String())
+	_, _ = io.WriteString(c.stderr, b.String())
 }
 
 // writeSubcommands lists cmd's subcommands, if it has any.

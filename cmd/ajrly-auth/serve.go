@@ -115,7 +115,7 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 	if cfg.OpsAddr != "" {
 		opsLn, err := net.Listen("tcp", cfg.OpsAddr)
 		if err != nil {
-			ln.Close()
+			_ = ln.Close() // the ops.addr error is the one to report
 			return fmt.Errorf("listen on %s (ops.addr): %w", cfg.OpsAddr, err)
 		}
 		ops = newHTTPServer(ctx, hs.Ops, log)
