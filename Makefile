@@ -30,7 +30,7 @@ test: vet fmt-check
 	if [ -z "$$AJRLY_CHROMIUM" ] && [ -z "$$found" ]; then \
 		echo "NOTE: Chromium was not found: the browser tests are skipped (apt-get install -y chromium)."; \
 	fi
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)

@@ -274,7 +274,7 @@ func mintCodes(b *testing.B, s *server, clientID, redirect string, user *storage
 	return bodies
 }
 
-// benchSession is the session handlers.newSession builds for a person who
+// benchSession is the session provider.NewAuthSession builds for a person who
 // signed in with a password just now.
 func benchSession(issuer string, u *storage.User, scopes fosite.Arguments) *openid.DefaultSession {
 	now := time.Now().UTC().Truncate(time.Second)

@@ -17,7 +17,10 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// The API-key grant is RFC 8693 token exchange with our own subject token type.
+// The API-key grant is RFC 8693 token exchange with our own subject token
+// type. (Token type names, not credentials.)
+//
+//nolint:gosec // G101: names
 const (
 	GrantTypeTokenExchange = clients.GrantTokenExchange
 	TokenTypeAPIKey        = "urn:ajrly:params:oauth:token-type:api-key"

@@ -50,7 +50,7 @@ type APIKeys struct {
 	revealKey []byte
 }
 
-const apiKeysPath = "/settings/api-keys"
+const apiKeysPath = "/settings/api-keys" //nolint:gosec // G101: a path, not a credential
 
 // Mount registers /settings/api-keys and its forms.
 func (a *APIKeys) Mount(r *mux.Router) {
