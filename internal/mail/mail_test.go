@@ -615,3 +615,20 @@ func TestTLSConfigIsNotModified(t *testing.T) {
 	}
 	_ = tls.VersionTLS12
 }
+
+func TestDefaultBackoffSpreadsFiveAttemptsOverAboutTenMinutes(t *testing.T) {
+	t.Parallel()
+	var total time.Duration
+	for n := 1; n < mail.DefaultAttempts; n++ {
+		want := 40 * time.Second << (n - 1)
+		for range 100 {
+			if d := mail.Backoff(n); d < want*8/10 || d > want*12/10 {
+				t.Fatalf("Backoff(%d) = %v, want %v ± 20%%", n, d, want)
+			}
+		}
+		total += want
+	}
+	if total != 10*time.Minute {
+		t.Errorf("the waits add up to %v, want 10m", total)
+	}
+}
