@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -86,6 +87,15 @@ type Config struct {
 	// (no consent page) by configuration, besides those marked in the
 	// database by `clients update --first-party`.
 	FirstPartyClients []string
+
+	// MailSMTPURL is the SMTP server mail goes through:
+	// smtp://user:pass@host:port (STARTTLS when offered),
+	// smtps://user:pass@host:port (TLS) or smtp://host:port (a relay
+	// without authentication); "" for none. It holds a password: LogValue
+	// hides it.
+	MailSMTPURL string
+	// MailFrom is the sender address of mail, required with MailSMTPURL.
+	MailFrom string
 
 	// TrustedProxies lists, as given, the CIDRs or IPs of the load balancers
 	// whose X-Forwarded-For and X-Forwarded-Proto headers are trusted. Use
@@ -253,6 +263,20 @@ func (c Config) Validate() error {
 	if c.APIKeyJWTTTL < time.Minute || c.APIKeyJWTTTL > time.Hour {
 		bad("api_key_jwt_ttl", "must be between 1m and 1h, got %s", c.APIKeyJWTTTL)
 	}
+	// The SMTP URL may hold a password: messages never repeat it.
+	if c.MailSMTPURL != "" {
+		if problem := smtpURLProblem(c.MailSMTPURL); problem != "" {
+			bad("mail.smtp_url", "%s (use smtp://user:password@host:587, smtps://user:password@host:465 or smtp://host:25)", problem)
+		}
+		if c.MailFrom == "" {
+			bad("mail.from", "required when mail.smtp_url is set (e.g. noreply@example.com)")
+		}
+	}
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			bad("mail.from", "must be an email address like noreply@example.com or \"Example <noreply@example.com>\", got %q", c.MailFrom)
+		}
+	}
 	for _, p := range c.TrustedProxies {
 		if _, err := parseProxy(p); err != nil {
 			bad("trusted_proxies", "%q is not an IP address or CIDR (use e.g. 10.0.0.0/8 or 192.0.2.1)", p)
@@ -260,6 +284,45 @@ func (c Config) Validate() error {
 	}
 
 	return errors.Join(errs...)
+}
+
+// smtpURLProblem says what is wrong with an SMTP URL, or "" if nothing is.
+// internal/mail parses it again at start; this is the check that reports it
+// with every other setting.
+func smtpURLProblem(raw string) string {
+	scheme, _, found := strings.Cut(raw, "://")
+	if !found || !isScheme(scheme) {
+		return "not a URL"
+	}
+	if s := strings.ToLower(scheme); s != "smtp" && s != "smtps" {
+		return fmt.Sprintf("unknown scheme %q", scheme)
+	}
+	if strings.Contains(raw, "#") {
+		return "must not have a fragment (a # in the password must be written %23)"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "not a valid URL (percent-encode special characters in the password)"
+	}
+	switch {
+	case u.Hostname() == "":
+		return "missing host"
+	case u.Path != "" && u.Path != "/":
+		return "must not have a path"
+	case u.RawQuery != "" || u.ForceQuery:
+		return "must not have a query"
+	}
+	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "port must be a number from 1 to 65535"
+		}
+	}
+	if u.User != nil {
+		if pw, _ := u.User.Password(); u.User.Username() == "" || pw == "" {
+			return "needs both a user name and a password, or neither"
+		}
+	}
+	return ""
 }
 
 // isLocalHost reports whether host is localhost, a name under .localhost or
@@ -345,8 +408,8 @@ func parseProxy(s string) (netip.Prefix, error) {
 }
 
 // LogValue implements slog.LogValuer: every setting under its YAML key, the
-// secret shown only as "(set)" or "(unset)" and any password in the DSN as
-// "xxxxx".
+// secret shown only as "(set)" or "(unset)" and any password in the DSN or
+// the SMTP URL as "xxxxx".
 func (c Config) LogValue() slog.Value {
 	attrs := make([]slog.Attr, 0, len(settings))
 	for _, s := range settings {
@@ -359,8 +422,8 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// String returns the settings as key=value pairs, hiding the secret and DSN
-// password as LogValue does, so that printing a Config with %v is safe.
+// String returns the settings as key=value pairs, hiding the secret and the
+// DSN and SMTP passwords as LogValue does, so that printing a Config with %v is safe.
 func (c Config) String() string {
 	var b strings.Builder
 	for i, a := range c.LogValue().Group() {
@@ -394,6 +457,24 @@ func redactDSN(dsn string) string {
 			}
 		}
 		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// redactSMTPURL returns an SMTP URL with its password replaced by "xxxxx",
+// "" for none, and hides a URL it cannot parse entirely.
+func redactSMTPURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !isScheme(u.Scheme) || strings.Contains(raw, "#") {
+		return "xxxxx"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); !ok {
+			u.User = url.User("xxxxx") // a lone user name may be a misplaced password
+		}
 	}
 	return u.Redacted()
 }

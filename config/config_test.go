@@ -800,8 +800,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 26 {
-		t.Errorf("%d flags, want 26 (--config and 25 settings)", count)
+	if count != 28 {
+		t.Errorf("%d flags, want 28 (--config and 27 settings)", count)
 	}
 
 	var help bytes.Buffer

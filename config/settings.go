@@ -157,6 +157,17 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.FirstPartyClients },
 	},
 	{
+		key: "mail.smtp_url", env: "AJRLY_SMTP_URL", flag: "smtp-url",
+		usage: "SMTP server `URL` for mail: smtp://user:pass@host:587 (STARTTLS when offered), smtps://user:pass@host:465 or smtp://host:25; empty: no mail outside demo mode; prefer the environment variable, since ps shows flags",
+		field: func(c *Config) any { return &c.MailSMTPURL },
+		show:  func(c *Config) slog.Value { return slog.StringValue(redactSMTPURL(c.MailSMTPURL)) },
+	},
+	{
+		key: "mail.from", env: "AJRLY_MAIL_FROM", flag: "mail-from",
+		usage: "sender `address` of mail, required with mail.smtp_url",
+		field: func(c *Config) any { return &c.MailFrom },
+	},
+	{
 		key: "trusted_proxies", env: "AJRLY_TRUSTED_PROXIES", flag: "trusted-proxies",
 		usage: "comma-separated `CIDRs` or IPs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are trusted",
 		field: func(c *Config) any { return &c.TrustedProxies },

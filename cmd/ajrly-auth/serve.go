@@ -13,6 +13,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -80,6 +81,29 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 	cookieKey, err := provider.DeriveKey(secret, provider.PurposeCookies)
 	if err != nil {
 		return err
+	}
+	// The mailer of the account flows (email verification, password
+	// reset): used by the handlers next; a prometheus.Collector for /metrics.
+	mailer, err := mail.New(mail.Options{
+		SMTPURL: cfg.MailSMTPURL, From: cfg.MailFrom, Name: "Ajrly", Issuer: cfg.Issuer, Demo: cfg.Demo, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	closeMailer := func(ctx context.Context) {
+		if err := mailer.Close(ctx); err != nil {
+			log.Error("close mailer", "err", err)
+		}
+	}
+	defer func() { // on an early return; a second Close is a no-op
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		closeMailer(ctx)
+	}()
+	if mailer.Enabled() {
+		log.Info(mailer.Status())
+	} else {
+		log.Warn(mailer.Status())
 	}
 	var demo *demoInfo
 	if cfg.Demo {
@@ -150,6 +174,8 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 	if ops != nil {
 		_ = ops.Shutdown(shutdownCtx)
 	}
+	// No request sends mail any more: deliver what is queued.
+	closeMailer(shutdownCtx)
 	// No request counts a key use any more: write what was counted.
 	stopBackground()
 	if err := usage.Flush(shutdownCtx); err != nil {
