@@ -25,6 +25,8 @@ var forbidden = map[string][]string{
 	"config":    {"storage", "provider", "handlers", "cmd", "templates", "static"},
 	"templates": {"storage", "provider", "handlers", "cmd", "config", "static"},
 	"static":    {"storage", "provider", "handlers", "cmd", "config", "templates"},
+	// internal packages (the mailer) are leaves every layer may use.
+	"internal": {"storage", "provider", "handlers", "cmd", "config", "templates", "static"},
 }
 
 // testSupport are packages made for tests: only test files, and other
@@ -124,6 +126,7 @@ func TestRulesCatchEachKindOfEdge(t *testing.T) {
 		{"a surface's test on test support", goFile{rel: "handlers/oauth/x_test.go", pkg: "handlers/oauth", test: true, imports: []string{"handlers/web/webtest", "storage/storagetest"}}, ""},
 		{"the wiring on every surface", goFile{rel: "handlers/router.go", pkg: "handlers", imports: []string{"handlers/oauth", "handlers/signin", "handlers/web"}}, ""},
 		{"e2e reading config", goFile{rel: "e2e/x_test.go", pkg: "e2e", test: true, imports: []string{"config"}}, "only cmd reads the configuration"},
+		{"the mailer reaching up to storage", goFile{rel: "internal/mail/x.go", pkg: "internal/mail", imports: []string{"storage"}}, "internal must not depend on storage"},
 		{"cmd on everything", goFile{rel: "cmd/ajrly-auth/main.go", pkg: "cmd/ajrly-auth", imports: []string{"config", "handlers", "provider", "storage"}}, ""},
 	}
 	for _, tc := range tests {
