@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,76 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
+
+// Tokens issued while a transaction holds the pool's only connection (a
+// code exchange in progress on SQLite, whose pool is one connection) wait
+// for it and then go through; the transaction, meanwhile, runs the same
+// statement for the first time and commits. A statement cache that makes
+// the transaction wait for a preparation that itself waits for the
+// transaction's connection would hang both until their deadline.
+func TestTokensIssuedWhileATransactionHoldsTheConnectionDoNotHang(t *testing.T) {
+	t.Parallel()
+	for _, b := range storagetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			opts := storagetest.Options(b.FreshDSN(t), nil)
+			opts.MaxConns = 1 // what SQLite always has; PostgreSQL gets the same shape
+			s, err := storage.Open(t.Context(), opts)
+			storagetest.Must(t, err)
+			t.Cleanup(func() { s.Close() })
+			_, err = s.Migrate(t.Context())
+			storagetest.Must(t, err)
+			c := &storage.Client{
+				ID:                      storage.NewID("cl"),
+				Name:                    "Service",
+				SecretDigest:            storage.Digest("s3cret-s3cret-s3cret-s3cret-s3cret"),
+				GrantTypes:              storage.Strings{"client_credentials"},
+				Scopes:                  storage.Strings{"read"},
+				TokenEndpointAuthMethod: "client_secret_basic",
+			}
+			storagetest.Must(t, s.CreateClient(t.Context(), c))
+
+			// The deadline bounds a hang; without one the test would never end.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			txCtx, err := s.BeginTX(ctx)
+			storagetest.Must(t, err)
+
+			const requests = 8
+			errs := make(chan error, requests)
+			waitsBefore := s.Stats().WaitCount
+			for i := range requests {
+				go func() {
+					errs <- s.CreateAccessTokenSession(ctx, fmt.Sprintf("at-outside-%d", i), tokenRequest(c))
+				}()
+			}
+			// Once one of them waits for the connection, it has begun its
+			// statement (and, with a statement cache, its preparation).
+			waitFor(ctx, t, "a token request waiting for the connection", func() bool {
+				return s.Stats().WaitCount > waitsBefore
+			})
+
+			if err := s.CreateAccessTokenSession(txCtx, "at-inside", tokenRequest(c)); err != nil {
+				_ = s.Rollback(txCtx)
+				if errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("the token stored inside the transaction waited until the deadline (deadlock): %v", err)
+				}
+				t.Fatalf("the token stored inside the transaction: %v", err)
+			}
+			storagetest.Must(t, s.Commit(txCtx))
+			for range requests {
+				if err := <-errs; err != nil {
+					t.Errorf("a token request outside the transaction: %v", err)
+				}
+			}
+			for _, sig := range []string{"at-inside", "at-outside-0", fmt.Sprintf("at-outside-%d", requests-1)} {
+				if _, err := s.GetAccessTokenSession(t.Context(), sig, openid.NewDefaultSession()); err != nil {
+					t.Errorf("reading back %s: %v", sig, err)
+				}
+			}
+		})
+	}
+}
 
 // tokenRequest is a client credentials request of client c.
 func tokenRequest(c *storage.Client) *fosite.Request {

@@ -72,9 +72,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
-		PrepareStmt:            dialect == "sqlite", // pgx already caches prepared statements per connection
-		NowFunc:                func() time.Time { return utc(now()) },
-		Logger:                 newGormLogger(logger),
+		// GORM's prepared-statement cache stays off. pgx caches prepared
+		// statements per connection; on SQLite's one connection GORM's cache
+		// deadlocks: a statement's first preparation outside a transaction
+		// waits for the connection the transaction holds while the
+		// transaction, reaching the same statement, waits for that
+		// preparation (GORM issues 7350 and 7465).
+		PrepareStmt: false,
+		NowFunc:     func() time.Time { return utc(now()) },
+		Logger:      newGormLogger(logger),
 	})
 	if err != nil {
 		// gorm.Open pings: an unreachable server surfaces here.
