@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	gormlogger "gorm.io/gorm/logger"
@@ -21,7 +21,8 @@ import (
 
 // Options configures Open.
 type Options struct {
-	// DSN is sqlite://relative/file.db, sqlite:///absolute/file.db or a
+	// DSN is sqlite://relative/file.db, sqlite:///absolute/file.db,
+	// sqlite://:memory: (a database that lives as long as the Store) or a
 	// postgres:// (libpq URL) connection string.
 	DSN string
 	// MaxConns caps the connection pool; 0 picks a default for the driver.
@@ -71,9 +72,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
-		PrepareStmt:            dialect == "sqlite", // pgx already caches prepared statements per connection
-		NowFunc:                func() time.Time { return utc(now()) },
-		Logger:                 newGormLogger(logger),
+		// GORM's prepared-statement cache stays off. pgx caches prepared
+		// statements per connection; on SQLite's one connection GORM's cache
+		// deadlocks: a statement's first preparation outside a transaction
+		// waits for the connection the transaction holds while the
+		// transaction, reaching the same statement, waits for that
+		// preparation (GORM issues 7350 and 7465).
+		PrepareStmt: false,
+		NowFunc:     func() time.Time { return utc(now()) },
+		Logger:      newGormLogger(logger),
 	})
 	if err != nil {
 		// gorm.Open pings: an unreachable server surfaces here.
@@ -141,25 +148,21 @@ func dialectorFor(dsn string) (string, gorm.Dialector, error) {
 		if i := strings.IndexByte(path, '?'); i >= 0 {
 			return "", nil, fmt.Errorf("sqlite dsn takes no parameters, got %q", path[i:])
 		}
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return "", nil, fmt.Errorf("create directory for sqlite database: %w", err)
+		if path != ":memory:" {
+			if dir := filepath.Dir(path); dir != "." {
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					return "", nil, fmt.Errorf("create directory for sqlite database: %w", err)
+				}
 			}
+			// The file holds password hashes and sealed keys: only its owner
+			// reads it. SQLite gives its -wal and -shm files the same mode.
+			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) //nolint:gosec // G304: the path is the operator's DSN
+			if err != nil {
+				return "", nil, fmt.Errorf("open sqlite database file: %w", err)
+			}
+			_ = f.Close()
 		}
-		// The file holds password hashes and sealed keys: only its owner
-		// reads it. SQLite gives its -wal and -shm files the same mode.
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return "", nil, fmt.Errorf("open sqlite database file: %w", err)
-		}
-		_ = f.Close()
-		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", "foreign_keys(1)")
-		q.Set("_txlock", "immediate")
-		return "sqlite", sqlite.Open("file:" + path + "?" + q.Encode()), nil
+		return "sqlite", sqlite.Open("file:" + path + "?" + sqliteParams().Encode()), nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return "postgres", postgres.Open(dsn), nil
 	}
@@ -168,6 +171,26 @@ func dialectorFor(dsn string) (string, gorm.Dialector, error) {
 		scheme = dsn
 	}
 	return "", nil, fmt.Errorf("unknown dsn scheme %q (use sqlite://path or postgres://...)", scheme)
+}
+
+// sqliteParams are the connection parameters of every SQLite database
+// (modernc.org/sqlite's DSN parameters), applied to each new connection.
+func sqliteParams() url.Values {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	// Times are written as "2006-01-02 15:04:05.999999999-07:00" (in UTC,
+	// see utc), the text databases written by earlier versions hold and
+	// that the queries compare: set here rather than left to the dialector's
+	// defaults. DATETIME columns are read back as time.Time; text and
+	// integers anywhere else stay what they are.
+	q.Set("_time_format", "sqlite")
+	q.Set("_texttotime", "0")
+	q.Set("_inttotime", "0")
+	return q
 }
 
 // txKey holds the *gorm.DB of a transaction begun by BeginTX.
