@@ -130,7 +130,7 @@ func removedSetting(key string) (string, bool) {
 // file cannot be read or is not YAML, and a list of problems with
 // individual keys otherwise.
 func loadFile(cfg *Config, path string) ([]error, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // G304: the file the operator named with --config
 	if err != nil {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
