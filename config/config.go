@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	smtp "github.com/ajrly/ajrly-auth/internal/mail"
 )
 
 // MinSecretLen is the shortest server secret accepted, in bytes.
@@ -265,8 +267,10 @@ func (c Config) Validate() error {
 	}
 	// The SMTP URL may hold a password: messages never repeat it.
 	if c.MailSMTPURL != "" {
-		if problem := smtpURLProblem(c.MailSMTPURL); problem != "" {
-			bad("mail.smtp_url", "%s (use smtp://user:password@host:587, smtps://user:password@host:465 or smtp://host:25)", problem)
+		// internal/mail's own parser: one set of rules for the URL, whose
+		// errors name the setting and never repeat the URL.
+		if _, err := smtp.ParseURL(c.MailSMTPURL); err != nil {
+			errs = append(errs, err)
 		}
 		if c.MailFrom == "" {
 			bad("mail.from", "required when mail.smtp_url is set (e.g. noreply@example.com)")
@@ -284,45 +288,6 @@ func (c Config) Validate() error {
 	}
 
 	return errors.Join(errs...)
-}
-
-// smtpURLProblem says what is wrong with an SMTP URL, or "" if nothing is.
-// internal/mail parses it again at start; this is the check that reports it
-// with every other setting.
-func smtpURLProblem(raw string) string {
-	scheme, _, found := strings.Cut(raw, "://")
-	if !found || !isScheme(scheme) {
-		return "not a URL"
-	}
-	if s := strings.ToLower(scheme); s != "smtp" && s != "smtps" {
-		return fmt.Sprintf("unknown scheme %q", scheme)
-	}
-	if strings.Contains(raw, "#") {
-		return "must not have a fragment (a # in the password must be written %23)"
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "not a valid URL (percent-encode special characters in the password)"
-	}
-	switch {
-	case u.Hostname() == "":
-		return "missing host"
-	case u.Path != "" && u.Path != "/":
-		return "must not have a path"
-	case u.RawQuery != "" || u.ForceQuery:
-		return "must not have a query"
-	}
-	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return "port must be a number from 1 to 65535"
-		}
-	}
-	if u.User != nil {
-		if pw, _ := u.User.Password(); u.User.Username() == "" || pw == "" {
-			return "needs both a user name and a password, or neither"
-		}
-	}
-	return ""
 }
 
 // isLocalHost reports whether host is localhost, a name under .localhost or
