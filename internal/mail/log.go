@@ -43,7 +43,7 @@ func (l *LogSender) deliver(e *envelope) {
 	}
 	l.sent = append(l.sent, s)
 	l.mu.Unlock()
-	l.log.Info("mail (demo mode: not sent, see /demo/outbox)", "to", s.To, "subject", s.Subject, "template", s.Template, "text", s.Text)
+	l.log.Info("mail (demo mode: not sent)", "to", s.To, "subject", s.Subject, "template", s.Template, "text", s.Text)
 }
 
 // Outbox returns the messages kept, newest first.

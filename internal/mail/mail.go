@@ -275,7 +275,7 @@ func (m *Mailer) Status() string {
 	case modeSMTP:
 		return fmt.Sprintf("mail: sending through %s as %s", m.server, m.from.Address)
 	case modeDemo:
-		return "mail: demo mode, messages go to the log and /demo/outbox"
+		return "mail: demo mode, messages go to the log (no mail.smtp_url set)"
 	}
 	return "mail: no mail.smtp_url set: email verification and password reset are off"
 }
