@@ -156,7 +156,7 @@ var settings = []setting{
 		usage: "comma-separated client `IDs` of the operator's own apps, which people are not asked to consent to (besides those marked with clients update --first-party)",
 		field: func(c *Config) any { return &c.FirstPartyClients },
 	},
-	{
+	{ //nolint:gosec // G101: the usage shows the URL's form, not a credential
 		key: "mail.smtp_url", env: "AJRLY_SMTP_URL", flag: "smtp-url",
 		usage: "SMTP server `URL` for mail: smtp://user:pass@host:587 (STARTTLS when offered), smtps://user:pass@host:465 or smtp://host:25; empty: no mail outside demo mode; prefer the environment variable, since ps shows flags",
 		field: func(c *Config) any { return &c.MailSMTPURL },

@@ -102,7 +102,7 @@ type Options struct {
 // several instances do not retry in step.
 func Backoff(n int) time.Duration {
 	d := 40 * time.Second << min(n-1, 10)
-	return time.Duration(float64(d) * (0.8 + 0.4*mathrand.Float64()))
+	return time.Duration(float64(d) * (0.8 + 0.4*mathrand.Float64())) //nolint:gosec // G404: jitter, not a secret
 }
 
 // Message is one mail to send.

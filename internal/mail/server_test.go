@@ -73,7 +73,7 @@ func startSMTP(t *testing.T, o serverOptions) *smtpServer {
 		t.Fatal(err)
 	}
 	s.addr = ln.Addr().String()
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // returns when Close runs
 	t.Cleanup(func() { srv.Close() })
 	return s
 }
