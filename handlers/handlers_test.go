@@ -1,24 +1,19 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ajrly/ajrly-auth/handlers"
-	"github.com/ajrly/ajrly-auth/provider"
-	"github.com/ajrly/ajrly-auth/storage/storagetest"
+	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
 )
 
-const issuer = "https://auth.example.com"
-
-var secret = []byte("handlers-test-secret-handlers-test-secret")
+const issuer = webtest.Issuer
 
 // newRouter builds the router over a fresh SQLite store.
 func newRouter(t *testing.T) http.Handler {
@@ -28,15 +23,7 @@ func newRouter(t *testing.T) http.Handler {
 
 func newHandlers(t *testing.T) *handlers.Handlers {
 	t.Helper()
-	store := storagetest.NewSQLite(t)
-	p, err := provider.New(context.Background(), store, provider.Options{
-		Issuer: issuer, Secret: secret,
-		AccessTokenTTL: time.Hour, RefreshTokenTTL: time.Hour, AuthCodeTTL: time.Minute, IDTokenTTL: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := provider.DeriveKey(secret, provider.PurposeCookies)
+	store, p, key := webtest.NewProvider(t)
 	hs, err := handlers.NewHandlers(handlers.Options{Provider: p, Store: store, CookieKey: key})
 	if err != nil {
 		t.Fatal(err)

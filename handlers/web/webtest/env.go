@@ -31,8 +31,10 @@ type Env struct {
 	CookieKey []byte
 }
 
-// New builds an Env; options may change the kit's options (a logger, say).
-func New(t testing.TB, options ...func(*web.Options)) *Env {
+// NewProvider is a provider on a fresh SQLite store, with the Env's
+// issuer, and the cookie key derived from its secret: what a test that
+// wires handlers itself starts from.
+func NewProvider(t testing.TB) (*storage.Store, *provider.Provider, []byte) {
 	t.Helper()
 	store := storagetest.NewSQLite(t)
 	p, err := provider.New(context.Background(), store, provider.Options{
@@ -46,6 +48,13 @@ func New(t testing.TB, options ...func(*web.Options)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store, p, key
+}
+
+// New builds an Env; options may change the kit's options (a logger, say).
+func New(t testing.TB, options ...func(*web.Options)) *Env {
+	t.Helper()
+	store, p, key := NewProvider(t)
 	opts := web.Options{Provider: p, Sessions: store, CookieKey: key}
 	for _, o := range options {
 		o(&opts)
