@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ajrly/ajrly-auth/handlers/oauth"
 	"github.com/ajrly/ajrly-auth/handlers/ops"
@@ -47,6 +48,8 @@ type Options struct {
 	// FirstPartyClients are client ids the operator's configuration makes
 	// first-party (no consent page), besides those the command line marked.
 	FirstPartyClients []string
+	// Collectors are more metrics for /metrics (the mailer's).
+	Collectors []prometheus.Collector
 	// DemoClientID, when set, serves /demo/callback, the demo client's
 	// redirect URI (serve --demo).
 	DemoClientID string
@@ -84,7 +87,7 @@ func NewHandlers(opts Options) (*Handlers, error) {
 	default:
 		return nil, fmt.Errorf("handlers: unknown registration mode %q", opts.RegistrationMode)
 	}
-	metrics := ops.NewMetrics(opts.Store)
+	metrics := ops.NewMetrics(opts.Store, opts.Collectors...)
 	kit, err := web.New(web.Options{
 		Provider: opts.Provider, Sessions: opts.Store, CookieKey: opts.CookieKey,
 		SessionTTL: opts.SessionTTL, SessionIdle: opts.SessionIdle, FlowTTL: opts.FlowTTL,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/ajrly/ajrly-auth/config"
@@ -83,7 +84,7 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	// The mailer of the account flows (email verification, password
-	// reset): used by the handlers next; a prometheus.Collector for /metrics.
+	// reset), which the account pages will use; its counters are on /metrics.
 	mailer, err := mail.New(mail.Options{
 		SMTPURL: cfg.MailSMTPURL, From: cfg.MailFrom, Name: "Ajrly", Issuer: cfg.Issuer, Demo: cfg.Demo, Logger: log,
 	})
@@ -121,6 +122,7 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 		Logger:         log,
 		Usage:          usage,
 		DemoClientID:   demoClientIDIf(cfg.Demo),
+		Collectors:     []prometheus.Collector{mailer},
 
 		RegistrationMode:  cfg.RegistrationMode,
 		FirstPartyClients: cfg.FirstPartyClients,

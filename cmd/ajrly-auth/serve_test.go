@@ -225,8 +225,9 @@ func TestServeAnswersAndStopsOnSignal(t *testing.T) {
 			// The metrics are on the operations listener, never the public one.
 			do(ctx, t, http.MethodGet, issuer+"/health/alive", nil, "", "")
 			if resp, body := do(ctx, t, http.MethodGet, "http://"+opsAddr+"/metrics", nil, "", ""); resp.StatusCode != http.StatusOK ||
-				!strings.Contains(string(body), "ajrly_http_requests_total") {
-				t.Errorf("GET /metrics on ops.addr: %d", resp.StatusCode)
+				!strings.Contains(string(body), "ajrly_http_requests_total") ||
+				!strings.Contains(string(body), "ajrly_mail_queue_depth") || !strings.Contains(string(body), `ajrly_mail_failed_total{reason="attempts_exhausted"}`) {
+				t.Errorf("GET /metrics on ops.addr: %d, without the request or mail metrics:\n%s", resp.StatusCode, body)
 			}
 			if resp, _ := do(ctx, t, http.MethodGet, issuer+"/metrics", nil, "", ""); resp.StatusCode != http.StatusNotFound {
 				t.Errorf("GET /metrics on the public listener: %d, want 404", resp.StatusCode)

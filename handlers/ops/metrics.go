@@ -30,8 +30,9 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-// NewMetrics registers the metrics, reading the pool's state from db.
-func NewMetrics(db poolStats) *Metrics {
+// NewMetrics registers the metrics, reading the pool's state from db, and
+// those of others (the mailer's, say).
+func NewMetrics(db poolStats, others ...prometheus.Collector) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,6 +49,7 @@ func NewMetrics(db poolStats) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.registry.MustRegister(others...)
 	pool := func(name, help string, read func(sql.DBStats) float64) {
 		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ajrly_db_" + name, Help: help},
 			func() float64 { return read(db.Stats()) }))
