@@ -15,6 +15,7 @@ import (
 	"github.com/ajrly/ajrly-auth/handlers/settings"
 	"github.com/ajrly/ajrly-auth/handlers/signin"
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/static"
@@ -48,6 +49,8 @@ type Options struct {
 	// FirstPartyClients are client ids the operator's configuration makes
 	// first-party (no consent page), besides those the command line marked.
 	FirstPartyClients []string
+	// DemoOutbox, when set, serves /demo/outbox (demo mode without SMTP).
+	DemoOutbox func() []mail.Sent
 	// Collectors are more metrics for /metrics (the mailer's).
 	Collectors []prometheus.Collector
 	// DemoClientID, when set, serves /demo/callback, the demo client's
@@ -109,7 +112,7 @@ func NewHandlers(opts Options) (*Handlers, error) {
 	health := &ops.Health{Store: opts.Store, Metrics: metrics}
 	health.Mount(rt.Root)
 	signin.Mount(rt.Protocol, rt.Forms, signin.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store,
-		CookieKey: opts.CookieKey, DemoClientID: opts.DemoClientID})
+		CookieKey: opts.CookieKey, DemoClientID: opts.DemoClientID, DemoOutbox: opts.DemoOutbox})
 	settings.Mount(rt.Forms, settings.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store, RevealKey: revealKey,
 		Usage: opts.Usage, RegistrationMode: opts.RegistrationMode})
 

@@ -28,7 +28,7 @@ func TestServeSaysWhereMailGoes(t *testing.T) {
 		{
 			name:  "demo",
 			args:  []string{"--demo"},
-			want:  `msg="mail: demo mode, messages go to the log (no mail.smtp_url set)"`,
+			want:  `msg="mail: demo mode, messages go to the log and /demo/outbox"`,
 			level: "level=INFO",
 		},
 		{

@@ -122,6 +122,7 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 		Logger:         log,
 		Usage:          usage,
 		DemoClientID:   demoClientIDIf(cfg.Demo),
+		DemoOutbox:     demoOutbox(cfg.Demo, mailer),
 		Collectors:     []prometheus.Collector{mailer},
 
 		RegistrationMode:  cfg.RegistrationMode,
@@ -227,4 +228,13 @@ func runJanitor(ctx context.Context, store *storage.Store, log *slog.Logger, int
 			}
 		}
 	}
+}
+
+// demoOutbox is what /demo/outbox lists: in demo mode with no SMTP
+// server, the mail kept in memory; otherwise there is no such page.
+func demoOutbox(demo bool, m *mail.Mailer) func() []mail.Sent {
+	if !demo || !m.LogsOnly() {
+		return nil
+	}
+	return m.Outbox
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/internal/mail"
 )
 
 // Demo serves the demo client's redirect URI, so that `make run` works
@@ -19,6 +20,34 @@ type Demo struct {
 // Mount registers /demo/callback.
 func (d *Demo) Mount(r *mux.Router) {
 	r.HandleFunc("/demo/callback", d.callback).Methods(http.MethodGet)
+}
+
+// Outbox serves /demo/outbox: in demo mode without an SMTP server, the
+// mail the server would have sent, so that a newcomer can follow every
+// link from it. Its messages hold live links: only demo mode mounts it.
+type Outbox struct {
+	*site
+	messages func() []mail.Sent
+}
+
+// Mount registers /demo/outbox.
+func (o *Outbox) Mount(r *mux.Router) {
+	r.HandleFunc("/demo/outbox", o.list).Methods(http.MethodGet, http.MethodHead)
+}
+
+type outboxPage struct {
+	web.BasePage
+	Messages []mail.Sent
+}
+
+// Keep is how many messages the outbox holds.
+func (outboxPage) Keep() int { return mail.OutboxSize }
+
+func (o *Outbox) list(w http.ResponseWriter, r *http.Request) {
+	o.kit.Render(w, r, http.StatusOK, "outbox", outboxPage{
+		BasePage: o.kit.Page(w, r, "Demo outbox", nil),
+		Messages: o.messages(),
+	})
 }
 
 type demoPage struct {

@@ -4,6 +4,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -19,6 +20,9 @@ type Options struct {
 	// DemoClientID, when set, serves /demo/callback, the demo client's
 	// redirect URI (serve --demo).
 	DemoClientID string
+	// DemoOutbox, when set, serves /demo/outbox with the mail it lists
+	// (demo mode without an SMTP server).
+	DemoOutbox func() []mail.Sent
 }
 
 // Mount registers the sign-in surface: on protocol the pages other sites
@@ -36,5 +40,8 @@ func Mount(protocol, forms *mux.Router, o Options) {
 	(&Consent{site: s, provider: o.Provider, store: o.Store}).Mount(forms)
 	if o.DemoClientID != "" {
 		(&Demo{site: s, clientID: o.DemoClientID}).Mount(forms)
+	}
+	if o.DemoOutbox != nil {
+		(&Outbox{site: s, messages: o.DemoOutbox}).Mount(forms)
 	}
 }

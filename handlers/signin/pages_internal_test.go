@@ -2,9 +2,11 @@ package signin
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -35,6 +37,9 @@ func TestPagesRender(t *testing.T) {
 			Errors: map[string]string{"email": "An account with this email already exists.", "password": "Use at least 10 characters for your password."}},
 		"logout": logoutPage{BasePage: base("Sign out", user), ClientName: "Example App", ClientID: "cl_1",
 			PostLogoutRedirectURI: "https://app.example.com/bye", State: "s-1"},
+		"outbox": outboxPage{BasePage: base("Demo outbox", nil), Messages: []mail.Sent{{
+			To: "alice@example.com", Subject: "Verify <script>your</script> email", Template: "verify", MessageID: "m1@auth.example.com",
+			Date: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), Text: "Open https://auth.example.com/email/verify?token=t&x=<App>\n"}}},
 		"demo": demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
 	}
 	for name, data := range pages {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/internal/mail"
 )
 
 // TestRoutes is the sign-in surface's route table. Every page answers
@@ -18,7 +19,7 @@ func TestRoutes(t *testing.T) {
 	t.Parallel()
 	env := webtest.New(t)
 	Mount(env.Routes.Protocol, env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store,
-		CookieKey: env.CookieKey, DemoClientID: "cl_demo"})
+		CookieKey: env.CookieKey, DemoClientID: "cl_demo", DemoOutbox: func() []mail.Sent { return nil }})
 	const html = "text/html"
 	noForm := url.Values{}
 	webtest.RouteTable(t, env, []webtest.Route{
@@ -39,5 +40,6 @@ func TestRoutes(t *testing.T) {
 		{Method: http.MethodPost, Path: "/logout", Form: url.Values{"csrf_token": {"forged"}}, SignedIn: true, Status: http.StatusForbidden, ContentType: html},
 		{Method: http.MethodPost, Path: "/logout", Form: noForm, SignedIn: true, CSRF: true, Status: http.StatusOK, ContentType: html},
 		{Method: http.MethodGet, Path: "/demo/callback?code=ac_live_x&state=s", Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodGet, Path: "/demo/outbox", Status: http.StatusOK, ContentType: html},
 	})
 }

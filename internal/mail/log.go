@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// outboxSize is how many messages a LogSender keeps.
-const outboxSize = 50
+// OutboxSize is how many messages a LogSender keeps.
+const OutboxSize = 50
 
 // Sent is a message delivered to a LogSender.
 type Sent struct {
@@ -24,7 +24,7 @@ type Sent struct {
 type LogSender struct {
 	log  *slog.Logger
 	mu   sync.Mutex
-	sent []Sent // oldest first, at most outboxSize
+	sent []Sent // oldest first, at most OutboxSize
 }
 
 // NewLogSender returns a LogSender writing to log.
@@ -38,12 +38,12 @@ func (l *LogSender) deliver(e *envelope) {
 		Text: e.text, HTML: e.html, MessageID: e.messageID, Date: e.date,
 	}
 	l.mu.Lock()
-	if len(l.sent) == outboxSize {
+	if len(l.sent) == OutboxSize {
 		l.sent = append(l.sent[:0], l.sent[1:]...)
 	}
 	l.sent = append(l.sent, s)
 	l.mu.Unlock()
-	l.log.Info("mail (demo mode: not sent)", "to", s.To, "subject", s.Subject, "template", s.Template, "text", s.Text)
+	l.log.Info("mail (demo mode: not sent, see /demo/outbox)", "to", s.To, "subject", s.Subject, "template", s.Template, "text", s.Text)
 }
 
 // Outbox returns the messages kept, newest first.

@@ -275,10 +275,14 @@ func (m *Mailer) Status() string {
 	case modeSMTP:
 		return fmt.Sprintf("mail: sending through %s as %s", m.server, m.from.Address)
 	case modeDemo:
-		return "mail: demo mode, messages go to the log (no mail.smtp_url set)"
+		return "mail: demo mode, messages go to the log and /demo/outbox"
 	}
 	return "mail: no mail.smtp_url set: email verification and password reset are off"
 }
+
+// LogsOnly reports whether the mailer is demo mode's: messages go to the
+// log and the outbox, never to a server.
+func (m *Mailer) LogsOnly() bool { return m.outbox != nil }
 
 // Outbox returns the last messages of demo mode, newest first, or nil
 // outside demo mode.

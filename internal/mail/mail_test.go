@@ -491,7 +491,7 @@ func TestSMTPModeLogsNeitherBodyNorLink(t *testing.T) {
 func TestDemoModeKeepsAnOutboxAndLogsTheText(t *testing.T) {
 	t.Parallel()
 	m, logs := newMailer(t, mail.Options{Demo: true, Templates: linkTemplates})
-	if !m.Enabled() || m.Status() != "mail: demo mode, messages go to the log (no mail.smtp_url set)" {
+	if !m.Enabled() || m.Status() != "mail: demo mode, messages go to the log and /demo/outbox" {
 		t.Fatalf("demo mailer: enabled %v, %q", m.Enabled(), m.Status())
 	}
 	var wg sync.WaitGroup
