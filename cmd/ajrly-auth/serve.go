@@ -122,7 +122,7 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 		Logger:         log,
 		Usage:          usage,
 		DemoClientID:   demoClientIDIf(cfg.Demo),
-		DemoOutbox:     demoOutbox(cfg.Demo, mailer),
+		DemoOutbox:     demoOutbox(mailer),
 		Collectors:     []prometheus.Collector{mailer},
 
 		RegistrationMode:  cfg.RegistrationMode,
@@ -230,10 +230,10 @@ func runJanitor(ctx context.Context, store *storage.Store, log *slog.Logger, int
 	}
 }
 
-// demoOutbox is what /demo/outbox lists: in demo mode with no SMTP
-// server, the mail kept in memory; otherwise there is no such page.
-func demoOutbox(demo bool, m *mail.Mailer) func() []mail.Sent {
-	if !demo || !m.LogsOnly() {
+// demoOutbox is what /demo/outbox lists: the mail a mailer that only logs
+// (demo mode with no SMTP server) keeps; otherwise there is no such page.
+func demoOutbox(m *mail.Mailer) func() []mail.Sent {
+	if !m.LogsOnly() {
 		return nil
 	}
 	return m.Outbox

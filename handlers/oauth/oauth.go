@@ -121,11 +121,13 @@ func (o *OAuth) logOAuthError(ctx context.Context, msg string, err error) *fosit
 // JSON object (DESIGN.md), into r.PostForm. A multipart body is refused:
 // fosite would parse one too, with its parts (files included) buffered.
 func tokenBody(r *http.Request) error {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+	case "multipart/form-data":
 		return fosite.ErrInvalidRequest.WithHint("The body must be a form (application/x-www-form-urlencoded) or a JSON object, not multipart/form-data.")
-	}
-	if err := jsonBodyToForm(r); err != nil {
-		return err
+	case "application/json":
+		if err := jsonBodyToForm(r); err != nil {
+			return err
+		}
 	}
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
@@ -140,10 +142,6 @@ func tokenBody(r *http.Request) error {
 // jsonBodyToForm turns a JSON object body into the form body fosite reads.
 // Values must be strings (numbers and booleans are taken as written).
 func jsonBodyToForm(r *http.Request) error {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/json" {
-		return nil
-	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -261,11 +259,12 @@ func (o *OAuth) introspectToken(ctx context.Context, caller *storage.Client, tok
 			resp.ExpiresAt = key.ExpiresAt.Unix()
 		}
 		return resp, nil
-	case provider.LooksLikeJWT(token) && !provider.IsAPIKeyJWT(token):
-		// A JWT client's access token has a row, like an opaque one; the
-		// token strategy verifies its signature.
-		return o.introspectStored(ctx, caller, token, fosite.AccessToken)
 	case provider.LooksLikeJWT(token):
+		if !provider.IsAPIKeyJWT(token) {
+			// A JWT client's access token has a row, like an opaque one;
+			// the token strategy verifies its signature.
+			return o.introspectStored(ctx, caller, token, fosite.AccessToken)
+		}
 		if !caller.ResourceServer {
 			return inactive, nil
 		}
@@ -316,11 +315,10 @@ func (o *OAuth) introspectStored(ctx context.Context, caller *storage.Client, to
 		TokenType: "Bearer",
 		TokenUse:  string(use),
 	}
-	tokenType := fosite.AccessToken
 	if use == fosite.RefreshToken {
-		tokenType, resp.TokenType = fosite.RefreshToken, "refresh_token"
+		resp.TokenType = "refresh_token"
 	}
-	if exp := ar.GetSession().GetExpiresAt(tokenType); !exp.IsZero() {
+	if exp := ar.GetSession().GetExpiresAt(use); !exp.IsZero() {
 		resp.ExpiresAt = exp.Unix()
 	}
 	return resp, nil

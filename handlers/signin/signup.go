@@ -147,12 +147,7 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	made, err := s.accounts.Create(ctx, person, accounts.Options{RequireName: true})
-	var problem fields.Error
 	switch {
-	case errors.As(err, &problem): // checked above; a rule that changed in between
-		page.Errors = signupProblems(fields.Errors{problem})
-		answer(http.StatusBadRequest)
-		return
 	case errors.Is(err, storage.ErrEmailTaken):
 		if _, err := s.store.RecordFailure(ctx, addressKey, addressThrottle); err != nil {
 			s.kit.Log.ErrorContext(ctx, "record sign-up failure", "err", err)
