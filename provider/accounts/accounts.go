@@ -61,10 +61,8 @@ func Check(p Person, o Options) fields.Errors {
 	if strings.TrimSpace(p.Email) == "" {
 		e.AddCode(CodeRequired, "email", "is required")
 	}
-	if err := CheckPassword(p.Password, p.Email); err != nil {
-		var fe fields.Error
-		errors.As(err, &fe)
-		e = append(e, fe)
+	if problem, bad := passwordProblem(p.Password, p.Email); bad {
+		e = append(e, problem)
 	}
 	if !e.Has("email") {
 		if err := storage.ValidateEmail(p.Email); err != nil {
@@ -85,18 +83,21 @@ func Check(p Person, o Options) fields.Errors {
 	return e
 }
 
-// CheckPassword applies the password policy to a new password of the
-// person with email: a fields.Error of the field "password", or nil.
-func CheckPassword(password, email string) error {
+// passwordProblem applies the password policy to a new password of the
+// person with email: the problem of the field "password", if any.
+func passwordProblem(password, email string) (fields.Error, bool) {
+	problem := func(code, message string) (fields.Error, bool) {
+		return fields.Error{Field: "password", Code: code, Message: message}, true
+	}
 	switch {
 	case password == "":
-		return fields.Error{Field: "password", Code: CodeRequired, Message: "is required"}
+		return problem(CodeRequired, "is required")
 	case utf8.RuneCountInString(password) < MinPasswordLength:
-		return fields.Error{Field: "password", Code: CodeTooShort, Message: fmt.Sprintf("must be at least %d characters", MinPasswordLength)}
+		return problem(CodeTooShort, fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	case email != "" && strings.EqualFold(strings.TrimSpace(password), storage.NormalizeEmail(email)):
-		return fields.Error{Field: "password", Code: CodePasswordIsEmail, Message: "must not be the email address"}
+		return problem(CodePasswordIsEmail, "must not be the email address")
 	}
-	return nil
+	return fields.Error{}, false
 }
 
 // Created is a person just created and the organization they are in.
