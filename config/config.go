@@ -98,6 +98,9 @@ type Config struct {
 	MailSMTPURL string
 	// MailFrom is the sender address of mail, required with MailSMTPURL.
 	MailFrom string
+	// RequireVerifiedEmail: nobody consents to an app before verifying
+	// their email address.
+	RequireVerifiedEmail bool
 
 	// TrustedProxies lists, as given, the CIDRs or IPs of the load balancers
 	// whose X-Forwarded-For and X-Forwarded-Proto headers are trusted. Use

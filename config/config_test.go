@@ -800,8 +800,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 28 {
-		t.Errorf("%d flags, want 28 (--config and 27 settings)", count)
+	if count != 29 {
+		t.Errorf("%d flags, want 29 (--config and 28 settings)", count)
 	}
 
 	var help bytes.Buffer

@@ -168,6 +168,11 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.MailFrom },
 	},
 	{
+		key: "accounts.require_verified_email", env: "AJRLY_REQUIRE_VERIFIED_EMAIL", flag: "require-verified-email",
+		usage: "people must verify their email address (the link sign-up mails them) before they consent to an app",
+		field: func(c *Config) any { return &c.RequireVerifiedEmail },
+	},
+	{
 		key: "trusted_proxies", env: "AJRLY_TRUSTED_PROXIES", flag: "trusted-proxies",
 		usage: "comma-separated `CIDRs` or IPs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are trusted",
 		field: func(c *Config) any { return &c.TrustedProxies },

@@ -22,7 +22,7 @@ import (
 // they own, as sign-up and the command line give everyone.
 func (s *server) createUser(t testing.TB, email, password, name string) *storage.User {
 	t.Helper()
-	made, err := accounts.New(s.Store).Create(context.Background(), accounts.Person{Email: email, Name: name, Password: password}, accounts.Options{})
+	made, err := accounts.New(s.Store, accounts.Config{}).Create(context.Background(), accounts.Person{Email: email, Name: name, Password: password}, accounts.Options{})
 	if err != nil {
 		t.Fatalf("create user: %v", err)
 	}
@@ -49,7 +49,7 @@ func (s *server) createInvitee(t testing.TB, email, password, name string) *stor
 // sign-up page makes them.
 func (s *server) signUp(t testing.TB, email, name, password, org string) (*storage.User, *storage.Organization) {
 	t.Helper()
-	made, err := accounts.New(s.Store).Create(context.Background(), accounts.Person{Email: email, Name: name,
+	made, err := accounts.New(s.Store, accounts.Config{}).Create(context.Background(), accounts.Person{Email: email, Name: name,
 		Password: password, Organization: org}, accounts.Options{})
 	if err != nil {
 		t.Fatalf("sign up: %v", err)

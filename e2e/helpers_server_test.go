@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ajrly/ajrly-auth/handlers"
+	"github.com/ajrly/ajrly-auth/internal/mail/mailtest"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -37,7 +38,9 @@ type server struct {
 	HTTP     *httptest.Server
 	// Usage counts API key uses in memory; Flush writes them.
 	Usage *storage.UsageCounter
-	logs  *syncBuffer
+	// Mail is the SMTP server the server's mail goes to.
+	Mail *mailtest.Server
+	logs *syncBuffer
 }
 
 // syncBuffer collects the server's log for a failing test.
@@ -70,6 +73,13 @@ type serverOptions struct {
 	firstParty []string
 	// sessionIdle is the browser sessions' idle timeout (default 12h).
 	sessionIdle time.Duration
+	// requireVerifiedEmail is accounts.require_verified_email.
+	requireVerifiedEmail bool
+}
+
+// withRequireVerifiedEmail turns on accounts.require_verified_email.
+func withRequireVerifiedEmail() func(*serverOptions) {
+	return func(o *serverOptions) { o.requireVerifiedEmail = true }
 }
 
 // withSessionIdle sets the idle timeout of browser sessions.
@@ -138,14 +148,18 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	smtp := mailtest.Start(t)
+	mailer := smtp.Mailer(t, issuer, log)
 	router, err := handlers.NewRouter(handlers.Options{
-		Provider:    prov,
-		Store:       store,
-		CookieKey:   cookieKey,
-		SessionTTL:  time.Hour,
-		SessionIdle: o.sessionIdle,
-		Logger:      log,
-		Usage:       usage,
+		Mailer:               mailer,
+		RequireVerifiedEmail: o.requireVerifiedEmail,
+		Provider:             prov,
+		Store:                store,
+		CookieKey:            cookieKey,
+		SessionTTL:           time.Hour,
+		SessionIdle:          o.sessionIdle,
+		Logger:               log,
+		Usage:                usage,
 
 		RegistrationMode:  o.registration,
 		FirstPartyClients: o.firstParty,
@@ -155,7 +169,7 @@ func startServer(t testing.TB, store *storage.Store, o serverOptions) *server {
 	}
 	hs.Config.Handler = router
 	hs.Start()
-	s := &server{URL: issuer, Store: store, Provider: prov, HTTP: hs, Usage: usage, logs: logs}
+	s := &server{URL: issuer, Store: store, Provider: prov, HTTP: hs, Usage: usage, Mail: smtp, logs: logs}
 	t.Cleanup(func() {
 		hs.Close()
 		if t.Failed() {

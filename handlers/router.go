@@ -17,6 +17,7 @@ import (
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/static"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -53,6 +54,12 @@ type Options struct {
 	DemoOutbox func() []mail.Sent
 	// Collectors are more metrics for /metrics (the mailer's).
 	Collectors []prometheus.Collector
+	// Mailer delivers the account mail (verification, recovery,
+	// notices); nil sends none, and the flows that need mail are off.
+	Mailer *mail.Mailer
+	// RequireVerifiedEmail: people verify their address before they
+	// consent to an app (accounts.require_verified_email).
+	RequireVerifiedEmail bool
 	// DemoClientID, when set, serves /demo/callback, the demo client's
 	// redirect URI (serve --demo).
 	DemoClientID string
@@ -105,6 +112,7 @@ func NewHandlers(opts Options) (*Handlers, error) {
 		return nil, err
 	}
 
+	people := accounts.New(opts.Store, accounts.Config{Mailer: opts.Mailer, Issuer: opts.Provider.Issuer()})
 	rt := kit.NewRoutes()
 	if err := oauth.Mount(rt.API, oauth.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store, RegistrationMode: opts.RegistrationMode}); err != nil {
 		return nil, err
@@ -112,9 +120,10 @@ func NewHandlers(opts Options) (*Handlers, error) {
 	health := &ops.Health{Store: opts.Store, Metrics: metrics}
 	health.Mount(rt.Root)
 	signin.Mount(rt.Protocol, rt.Forms, signin.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store,
-		CookieKey: opts.CookieKey, DemoClientID: opts.DemoClientID, DemoOutbox: opts.DemoOutbox})
+		CookieKey: opts.CookieKey, DemoClientID: opts.DemoClientID, DemoOutbox: opts.DemoOutbox,
+		Accounts: people, RequireVerifiedEmail: opts.RequireVerifiedEmail})
 	settings.Mount(rt.Forms, settings.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store, RevealKey: revealKey,
-		Usage: opts.Usage, RegistrationMode: opts.RegistrationMode})
+		Usage: opts.Usage, RegistrationMode: opts.RegistrationMode, Accounts: people})
 
 	files := http.StripPrefix(kit.Base+"/static/", http.FileServer(http.FS(static.FS)))
 	rt.Root.PathPrefix("/static/").Methods(http.MethodGet, http.MethodHead).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -16,6 +16,7 @@ var expiring = []struct{ table, key string }{
 	{"login_sessions", "id_digest"},
 	{"auth_flows", "id"},
 	{"login_throttles", "throttle_key"},
+	{"account_tokens", "digest"},
 }
 
 // DeleteExpired removes expired rows from every table that has them, at

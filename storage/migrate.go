@@ -30,6 +30,7 @@ var migrations = []migration{
 	{3, "api keys, their daily usage, JWT access tokens for clients", migration3, nil},
 	{4, "dynamic client registration: client metadata, keys, rotated secrets, initial access tokens", migration4, nil},
 	{5, "resource servers; a personal organization for everyone without one", migration5, givePersonalOrganizations},
+	{6, "single-use tokens of links in mail (verification, email change, password reset)", migration6, nil},
 }
 
 // SchemaVersion is the schema version this binary writes and expects.
@@ -346,6 +347,22 @@ CREATE UNIQUE INDEX initial_access_tokens_digest_key ON initial_access_tokens (d
 
 var migration5 = `
 ALTER TABLE clients ADD COLUMN resource_server BOOLEAN NOT NULL DEFAULT FALSE`
+
+var migration6 = `
+CREATE TABLE account_tokens (
+	digest TEXT PRIMARY KEY,
+	purpose TEXT NOT NULL,
+	user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	email TEXT NOT NULL,
+	created_at {ts} NOT NULL,
+	expires_at {ts} NOT NULL,
+	used_at {ts}
+);
+CREATE INDEX account_tokens_user_purpose_idx ON account_tokens (user_id, purpose);
+CREATE INDEX account_tokens_expires_at_idx ON account_tokens (expires_at);
+CREATE INDEX oauth_authorize_codes_subject_idx ON oauth_authorize_codes (subject);
+CREATE INDEX oauth_access_tokens_subject_idx ON oauth_access_tokens (subject);
+CREATE INDEX oauth_refresh_tokens_subject_idx ON oauth_refresh_tokens (subject)`
 
 // givePersonalOrganizations gives every person who belongs to no
 // organization a personal one they own: every token for a person names an

@@ -110,3 +110,45 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// Handle names a session on a page (the list of signed-in devices)
+// without giving away what the table keys it by.
+func (ls *LoginSession) Handle() string { return DigestHex("handle:" + ls.IDDigest)[:24] }
+
+// UserLoginSessions returns a person's unexpired sessions, the most
+// recently used first.
+func (s *Store) UserLoginSessions(ctx context.Context, userID string) ([]LoginSession, error) {
+	var out []LoginSession
+	err := s.conn(ctx).Where("user_id = ? AND expires_at > ?", userID, utc(s.now())).
+		Order("last_seen_at DESC, created_at DESC").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list login sessions of %s: %w", userID, s.translate(err, ErrNotFound))
+	}
+	return out, nil
+}
+
+// DeleteUserLoginSession ends the session of a person that handle names
+// (see Handle); ErrNotFound when they have none by that handle.
+func (s *Store) DeleteUserLoginSession(ctx context.Context, userID, handle string) error {
+	sessions, err := s.UserLoginSessions(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, ls := range sessions {
+		if ls.Handle() == handle {
+			return s.conn(ctx).Where("id_digest = ?", ls.IDDigest).Delete(&LoginSession{}).Error
+		}
+	}
+	return fmt.Errorf("sign out session %s: %w", handle, ErrNotFound)
+}
+
+// DeleteOtherLoginSessions ends every session of a person but the one the
+// cookie token keep names ("other sessions are signed out"), and returns
+// how many it ended.
+func (s *Store) DeleteOtherLoginSessions(ctx context.Context, userID, keep string) (int64, error) {
+	res := s.conn(ctx).Where("user_id = ? AND id_digest <> ?", userID, DigestHex(keep)).Delete(&LoginSession{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("sign out other sessions of %s: %w", userID, s.translate(res.Error, ErrNotFound))
+	}
+	return res.RowsAffected, nil
+}

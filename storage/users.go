@@ -97,3 +97,95 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	}
 	return out, nil
 }
+
+// SetUserPassword replaces a person's password hash. Their pending
+// password resets stop working: a reset link is for the password it was
+// sent about.
+func (s *Store) SetUserPassword(ctx context.Context, userID, passwordHash string) error {
+	if passwordHash == "" {
+		return errors.New("set password: no password hash")
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.updateUser(ctx, userID, map[string]any{"password_hash": passwordHash}); err != nil {
+			return fmt.Errorf("set password of %s: %w", userID, err)
+		}
+		return s.DeleteAccountTokens(ctx, userID, PurposeResetPassword)
+	})
+}
+
+// SetUserName changes the name a person goes by.
+func (s *Store) SetUserName(ctx context.Context, userID, name string) error {
+	if err := s.updateUser(ctx, userID, map[string]any{"name": strings.TrimSpace(name)}); err != nil {
+		return fmt.Errorf("set name of %s: %w", userID, err)
+	}
+	return nil
+}
+
+// MarkEmailVerified records that the person received mail at email; it
+// does nothing (ErrNotFound) when their address is no longer email, since
+// a link confirms only the address it was sent to.
+func (s *Store) MarkEmailVerified(ctx context.Context, userID, email string) error {
+	res := s.conn(ctx).Model(&User{}).Where("id = ? AND email = ?", userID, NormalizeEmail(email)).
+		Updates(map[string]any{"email_verified": true, "updated_at": utc(s.now())})
+	if res.Error != nil {
+		return fmt.Errorf("mark email of %s verified: %w", userID, s.translate(res.Error, ErrNotFound))
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("mark email of %s verified: the address changed: %w", userID, ErrNotFound)
+	}
+	return nil
+}
+
+// SetUserEmail moves a person to a new address that a link proved they
+// receive mail at (so it is verified); ErrEmailTaken when someone else has
+// it by now. Their pending links for the old address stop working.
+func (s *Store) SetUserEmail(ctx context.Context, userID, email string) error {
+	email = NormalizeEmail(email)
+	if err := ValidateEmail(email); err != nil {
+		return fmt.Errorf("set email: %w", err)
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		var n int64
+		if err := s.conn(ctx).Model(&User{}).Where("email = ? AND id <> ?", email, userID).Count(&n).Error; err != nil {
+			return fmt.Errorf("set email of %s: %w", userID, s.translate(err, ErrNotFound))
+		}
+		if n > 0 {
+			return fmt.Errorf("set email of %s: %w", userID, ErrEmailTaken)
+		}
+		err := s.updateUser(ctx, userID, map[string]any{"email": email, "email_verified": true})
+		if errors.Is(err, ErrConflict) {
+			return fmt.Errorf("set email of %s: %w", userID, ErrEmailTaken)
+		} else if err != nil {
+			return fmt.Errorf("set email of %s: %w", userID, err)
+		}
+		return s.DeleteAccountTokens(ctx, userID, PurposeVerifyEmail, PurposeResetPassword)
+	})
+}
+
+// updateUser sets columns of one user; ErrNotFound when there is none.
+func (s *Store) updateUser(ctx context.Context, userID string, cols map[string]any) error {
+	cols["updated_at"] = utc(s.now())
+	res := s.conn(ctx).Model(&User{}).Where("id = ?", userID).Updates(cols)
+	if res.Error != nil {
+		return s.translate(res.Error, ErrNotFound)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// RevokeUserTokens deletes every authorization code, access token and
+// refresh token issued for a person, whatever the client: after a
+// password reset no app keeps a session the old password opened.
+func (s *Store) RevokeUserTokens(ctx context.Context, userID string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for _, table := range []string{tableCodes, tableAccess, tableRefresh} {
+			_, err := s.pool(ctx).ExecContext(ctx, s.q("DELETE FROM "+table+" WHERE subject = ?"), userID)
+			if err != nil {
+				return fmt.Errorf("revoke tokens of %s in %s: %w", userID, table, s.translate(err, ErrNotFound))
+			}
+		}
+		return nil
+	})
+}

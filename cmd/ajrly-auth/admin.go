@@ -154,7 +154,7 @@ func (c *cli) usersCreate(ctx context.Context, cfg config.Config, f usersCreateF
 	defer store.Close()
 	// Everyone belongs to an organization: the one --org names (joined as
 	// a member, or created with them as its owner), else a personal one.
-	made, err := accounts.New(store).Create(ctx, person, accounts.Options{})
+	made, err := accounts.New(store, accounts.Config{}).Create(ctx, person, accounts.Options{})
 	if errors.Is(err, storage.ErrEmailTaken) {
 		return fmt.Errorf("a user with the email %s already exists", storage.NormalizeEmail(f.email))
 	} else if err != nil {

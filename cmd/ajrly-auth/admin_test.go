@@ -139,7 +139,7 @@ func TestUsersCreate(t *testing.T) {
 				t.Errorf("stdout does not show the new user:\n%s", r.stdout)
 			}
 			db.withStore(t, func(s *storage.Store) {
-				if _, err := accounts.New(s).Authenticate(t.Context(), "bob@example.com", bobPassword); err != nil {
+				if _, err := accounts.New(s, accounts.Config{}).Authenticate(t.Context(), "bob@example.com", bobPassword); err != nil {
 					t.Errorf("bob cannot sign in with the password given on standard input: %v", err)
 				}
 			})
@@ -156,7 +156,7 @@ func TestUsersCreate(t *testing.T) {
 		})
 
 		db.withStore(t, func(s *storage.Store) {
-			if _, err := accounts.New(s).Authenticate(t.Context(), "alice@example.com", alicePassword); err != nil {
+			if _, err := accounts.New(s, accounts.Config{}).Authenticate(t.Context(), "alice@example.com", alicePassword); err != nil {
 				t.Errorf("alice cannot sign in with her password: %v", err)
 			}
 		})

@@ -52,7 +52,7 @@ func demoSecret(secret []byte) string {
 func seedDemo(ctx context.Context, store *storage.Store, secret []byte, issuer string) (*demoInfo, error) {
 	info := &demoInfo{issuer: issuer, clientSecret: demoSecret(secret), redirectURI: issuer + "/demo/callback"}
 	if _, err := store.UserByEmail(ctx, demoEmail); errors.Is(err, storage.ErrNotFound) {
-		_, err := accounts.New(store).Create(ctx, accounts.Person{Email: demoEmail, Name: "Demo User",
+		_, err := accounts.New(store, accounts.Config{}).Create(ctx, accounts.Person{Email: demoEmail, Name: "Demo User",
 			Password: demoPassword, Organization: demoOrg}, accounts.Options{})
 		if err != nil && !errors.Is(err, storage.ErrConflict) {
 			return nil, err

@@ -123,7 +123,10 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 		Usage:          usage,
 		DemoClientID:   demoClientIDIf(cfg.Demo),
 		DemoOutbox:     demoOutbox(mailer),
-		Collectors:     []prometheus.Collector{mailer},
+		Mailer:         mailer,
+
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		Collectors:           []prometheus.Collector{mailer},
 
 		RegistrationMode:  cfg.RegistrationMode,
 		FirstPartyClients: cfg.FirstPartyClients,

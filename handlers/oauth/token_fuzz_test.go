@@ -99,7 +99,7 @@ func newFuzzTokenRouter(tb testing.TB) http.Handler {
 			tb.Fatal(err)
 		}
 	}
-	made, err := accounts.New(store).Create(ctx, accounts.Person{Email: "fuzz@example.com", Name: "Fuzz",
+	made, err := accounts.New(store, accounts.Config{}).Create(ctx, accounts.Person{Email: "fuzz@example.com", Name: "Fuzz",
 		Password: "a long enough password", Organization: "Fuzz Org"}, accounts.Options{})
 	if err != nil {
 		tb.Fatal(err)

@@ -212,7 +212,7 @@ func TestDashboardNeverMakesAppsFirstParty(t *testing.T) {
 	Mount(env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store, RevealKey: make([]byte, 32),
 		RegistrationMode: clients.RegistrationToken})
 	store, ctx := env.Store, context.Background()
-	people := accounts.New(store)
+	people := accounts.New(store, accounts.Config{})
 	made, err := people.Create(ctx, accounts.Person{Email: "owner@example.com", Name: "Owner", Password: "a long enough password", Organization: "Acme"}, accounts.Options{})
 	if err != nil {
 		t.Fatal(err)

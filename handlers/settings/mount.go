@@ -5,6 +5,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -21,6 +22,8 @@ type Options struct {
 	// RegistrationMode is how /register admits clients: the developer
 	// page offers initial access tokens only in token mode.
 	RegistrationMode string
+	// Accounts runs the account flows (profile, password, email).
+	Accounts *accounts.Accounts
 }
 
 // Mount registers the settings surface on r, which the CSRF middleware

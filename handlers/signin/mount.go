@@ -23,6 +23,12 @@ type Options struct {
 	// DemoOutbox, when set, serves /demo/outbox with the mail it lists
 	// (demo mode without an SMTP server).
 	DemoOutbox func() []mail.Sent
+	// Accounts runs the account flows (sign-up, verification, recovery).
+	Accounts *accounts.Accounts
+	// RequireVerifiedEmail: nobody consents to an app, or gets a token
+	// through the browser, before verifying their address
+	// (accounts.require_verified_email).
+	RequireVerifiedEmail bool
 }
 
 // Mount registers the sign-in surface: on protocol the pages other sites
@@ -33,7 +39,7 @@ func Mount(protocol, forms *mux.Router, o Options) {
 	s := &site{kit: o.Kit, cookieKey: o.CookieKey}
 	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	(&Logout{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
-	people := accounts.New(o.Store)
+	people := o.Accounts
 	login := &Login{site: s, store: o.Store, accounts: people}
 	login.Mount(forms)
 	(&Signup{site: s, login: login, store: o.Store, accounts: people}).Mount(forms)

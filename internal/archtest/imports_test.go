@@ -31,7 +31,7 @@ var forbidden = map[string][]string{
 
 // testSupport are packages made for tests: only test files, and other
 // test-support packages, may import them.
-var testSupport = []string{"storage/storagetest", "handlers/web/webtest"}
+var testSupport = []string{"storage/storagetest", "handlers/web/webtest", "internal/mail/mailtest"}
 
 // goFile is one Go file of the module and the module's packages it imports.
 type goFile struct {

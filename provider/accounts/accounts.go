@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -113,13 +114,27 @@ type Created struct {
 // for a wrong password alike.
 var ErrInvalidCredentials = errors.New("invalid email or password")
 
-// Accounts creates and authenticates people.
+// Accounts creates and authenticates people, and runs the flows that
+// reach them by mail.
 type Accounts struct {
-	store *storage.Store
+	store  *storage.Store
+	mailer *mail.Mailer
+	issuer string
 }
 
-// New returns the accounts of store.
-func New(store *storage.Store) *Accounts { return &Accounts{store: store} }
+// Config is what the flows that send mail need; the zero Config sends
+// none (MailEnabled is false).
+type Config struct {
+	// Mailer delivers the account mail; nil sends none.
+	Mailer *mail.Mailer
+	// Issuer is the issuer URL, which the links in mail start with.
+	Issuer string
+}
+
+// New returns the accounts of store, mailing through c.
+func New(store *storage.Store, c Config) *Accounts {
+	return &Accounts{store: store, mailer: c.Mailer, issuer: strings.TrimSuffix(c.Issuer, "/")}
+}
 
 // Create checks p (fields.Errors when it is wrong) and creates the person
 // together with their organization, in one transaction, so that nobody

@@ -77,7 +77,7 @@ func TestCreateAlwaysGivesAnOrganization(t *testing.T) {
 			t.Parallel()
 			store := b.Open(t, nil)
 			ctx := context.Background()
-			a := accounts.New(store)
+			a := accounts.New(store, accounts.Config{})
 			p := tenancy.New(store)
 
 			personal, err := a.Create(ctx, accounts.Person{Email: "ada@example.com", Name: "Ada", Password: "a long password"}, accounts.Options{})
@@ -150,7 +150,7 @@ func TestAuthenticate(t *testing.T) {
 			t.Parallel()
 			s := b.Open(t, nil)
 			ctx := context.Background()
-			a := accounts.New(s)
+			a := accounts.New(s, accounts.Config{})
 			made, err := a.Create(ctx, accounts.Person{Email: "alice@example.com", Name: "Alice", Password: "correct horse battery"}, accounts.Options{})
 			if err != nil {
 				t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 // person, alice@example.com, whose password is "correct horse battery".
 func accountsWithAlice(t *testing.T) *Accounts {
 	t.Helper()
-	a := New(storagetest.NewSQLite(t))
+	a := New(storagetest.NewSQLite(t), Config{})
 	if _, err := a.Create(context.Background(), Person{Email: "alice@example.com", Name: "Alice", Password: "correct horse battery"}, Options{}); err != nil {
 		t.Fatal(err)
 	}

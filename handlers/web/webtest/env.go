@@ -71,7 +71,7 @@ func New(t testing.TB, options ...func(*web.Options)) *Env {
 func (e *Env) SignIn(t testing.TB, email string) *Browser {
 	t.Helper()
 	ctx := context.Background()
-	made, err := accounts.New(e.Store).Create(ctx, accounts.Person{Email: email, Name: "Test person",
+	made, err := accounts.New(e.Store, accounts.Config{}).Create(ctx, accounts.Person{Email: email, Name: "Test person",
 		Password: "a long enough password", Organization: "Org of " + email}, accounts.Options{})
 	if err != nil {
 		t.Fatal(err)
