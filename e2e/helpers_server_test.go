@@ -367,3 +367,15 @@ func (p *tcpProxy) stop() {
 	}
 	p.conns = nil
 }
+
+// wantNotLogged fails the test when any of the secrets (a link, its
+// token, a password) appears in the server's log.
+func (s *server) wantNotLogged(t testing.TB, secrets ...string) {
+	t.Helper()
+	log := s.logs.String()
+	for _, secret := range secrets {
+		if secret != "" && strings.Contains(log, secret) {
+			t.Errorf("the server's log holds a secret (%.12s…)", secret)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ajrly/ajrly-auth/provider/fields"
+	"github.com/ajrly/ajrly-auth/storage"
+)
+
+// CheckPassword applies the password policy (the one sign-up applies) to
+// a new password of the person with email: a problem of the field
+// "password", or nil.
+func CheckPassword(password, email string) fields.Errors {
+	if problem, bad := passwordProblem(password, email); bad {
+		return fields.Errors{problem}
+	}
+	return nil
+}
+
+// Confirmed is what following a link to /email/verify did.
+type Confirmed struct {
+	User *storage.User
+	// Changed: the link confirmed a new address, which is now the
+	// person's (the old one was told); otherwise it verified their address.
+	Changed bool
+	// Previous is the address before a change.
+	Previous string
+}
+
+// ConfirmEmail uses up the token of a link to /email/verify: a
+// verification link marks the person's address verified; an email-change
+// link moves them to the new address (verified, since the link reached
+// it) and tells the old address. The errors are storage's for tokens
+// (ErrTokenExpired, ErrTokenUsed, ErrNotFound: each an ErrNotFound), and
+// storage.ErrEmailTaken when someone took the new address meanwhile; on
+// any error nothing changed and the token is not used up.
+func (a *Accounts) ConfirmEmail(ctx context.Context, token string) (*Confirmed, error) {
+	var out Confirmed
+	err := a.store.InTx(ctx, func(ctx context.Context) error {
+		t, err := a.store.RedeemAccountToken(ctx, storage.PurposeVerifyEmail, token)
+		if errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrTokenUsed) && !errors.Is(err, storage.ErrTokenExpired) {
+			return a.changeEmail(ctx, token, &out)
+		} else if err != nil {
+			return err
+		}
+		if err := a.store.MarkEmailVerified(ctx, t.UserID, t.Email); err != nil {
+			// The person changed their address since: this link is for
+			// an address that is no longer theirs.
+			return fmt.Errorf("verify email: %w", storage.ErrTokenExpired)
+		}
+		out.User, err = a.store.UserByID(ctx, t.UserID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Changed {
+		// Told after the change is stored: a mail that fails to queue
+		// must not undo it.
+		if err := a.send(ctx, out.Previous, "email_changed", map[string]string{"NewEmail": out.User.Email}); err != nil && !errors.Is(err, ErrMailDisabled) {
+			return &out, fmt.Errorf("tell the old address of the change: %w", err)
+		}
+	}
+	return &out, nil
+}
+
+// changeEmail redeems an email-change token into out.
+func (a *Accounts) changeEmail(ctx context.Context, token string, out *Confirmed) error {
+	t, err := a.store.RedeemAccountToken(ctx, storage.PurposeChangeEmail, token)
+	if err != nil {
+		return err
+	}
+	before, err := a.store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return err
+	}
+	if err := a.store.SetUserEmail(ctx, t.UserID, t.Email); err != nil {
+		return err
+	}
+	out.Changed, out.Previous = true, before.Email
+	out.User, err = a.store.UserByID(ctx, t.UserID)
+	return err
+}
