@@ -138,7 +138,7 @@ func (s *Store) MarkEmailVerified(ctx context.Context, userID, email string) err
 
 // SetUserEmail moves a person to a new address that a link proved they
 // receive mail at (so it is verified); ErrEmailTaken when someone else has
-// it by now. Their pending links for the old address stop working.
+// it by now. Their pending links (for the old address, or other changes) stop working.
 func (s *Store) SetUserEmail(ctx context.Context, userID, email string) error {
 	email = NormalizeEmail(email)
 	if err := ValidateEmail(email); err != nil {
@@ -158,7 +158,7 @@ func (s *Store) SetUserEmail(ctx context.Context, userID, email string) error {
 		} else if err != nil {
 			return fmt.Errorf("set email of %s: %w", userID, err)
 		}
-		return s.DeleteAccountTokens(ctx, userID, PurposeVerifyEmail, PurposeResetPassword)
+		return s.DeleteAccountTokens(ctx, userID)
 	})
 }
 
