@@ -25,12 +25,16 @@ import (
 
 func (c *cli) usersSetPasswordCmd() *cobra.Command {
 	return c.command("set-password EMAIL", "set a user's password, read from standard input or a prompt; signs them out everywhere", exactlyOneEmail,
-		func(ctx context.Context, cfg config.Config, args []string) error { return c.usersSetPassword(ctx, cfg, args[0]) })
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.usersSetPassword(ctx, cfg, args[0])
+		})
 }
 
 func (c *cli) usersResetLinkCmd() *cobra.Command {
 	return c.command("reset-link EMAIL", "print a link with which a user chooses a new password (one hour, once)", exactlyOneEmail,
-		func(ctx context.Context, cfg config.Config, args []string) error { return c.usersResetLink(ctx, cfg, args[0]) })
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.usersResetLink(ctx, cfg, args[0])
+		})
 }
 
 // exactlyOneEmail checks that a command got one argument, the address.
