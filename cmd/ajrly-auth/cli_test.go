@@ -35,6 +35,8 @@ var commandTable = []struct {
 	{"users", nil, false},
 	{"users create", []string{"email", "password", "name", "org"}, true},
 	{"users list", nil, true},
+	{"users set-password", nil, true},
+	{"users reset-link", nil, true},
 	{"orgs", nil, false},
 	{"orgs list", nil, true},
 	{"clients", nil, false},
@@ -224,7 +226,7 @@ func TestGroupsNameTheirSubcommands(t *testing.T) {
 		group string
 		subs  string
 	}{
-		{"users", "create or list"},
+		{"users", "create, list, set-password or reset-link"},
 		{"orgs", "list"},
 		{"clients", "create, update, list, delete or token"},
 		{"clients token", "create"},

@@ -34,7 +34,8 @@ type Options struct {
 // Mount registers the sign-in surface: on protocol the pages other sites
 // send people to by GET or POST — /authorize and /logout, which take no
 // CSRF token (logout checks its own form's) — and on forms, which the CSRF
-// middleware guards, sign-in, sign-up, consent and the demo callback.
+// middleware guards, sign-in, sign-up, password recovery, consent and
+// the demo callback.
 func Mount(protocol, forms *mux.Router, o Options) {
 	s := &site{kit: o.Kit, cookieKey: o.CookieKey}
 	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
@@ -43,6 +44,7 @@ func Mount(protocol, forms *mux.Router, o Options) {
 	login := &Login{site: s, store: o.Store, accounts: people}
 	login.Mount(forms)
 	(&Signup{site: s, login: login, store: o.Store, accounts: people}).Mount(forms)
+	(&Recovery{site: s, store: o.Store, accounts: people}).Mount(forms)
 	(&Consent{site: s, provider: o.Provider, store: o.Store}).Mount(forms)
 	if o.DemoClientID != "" {
 		(&Demo{site: s, clientID: o.DemoClientID}).Mount(forms)

@@ -40,6 +40,10 @@ func TestPagesRender(t *testing.T) {
 		"outbox": outboxPage{BasePage: base("Demo outbox", nil), Messages: []mail.Sent{{
 			To: "alice@example.com", Subject: "Verify <script>your</script> email", Template: "verify", MessageID: "m1@auth.example.com",
 			Date: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), Text: "Open https://auth.example.com/email/verify?token=t&x=<App>\n"}}},
+		"password_forgot": forgotPage{BasePage: base("Reset your password", nil), Email: "alice@example.com",
+			Error: "Enter a valid email address, like name@example.com.", Wait: "You asked for too many links. Try again in 5 minutes."},
+		"password_reset": resetPage{BasePage: base("Choose a new password", nil), Token: "reset-token", Email: "alice@example.com",
+			Errors: map[string]string{"password": "Use at least 10 characters for your password.", "confirm": "The two passwords differ."}},
 		"demo": demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
 	}
 	for name, data := range pages {

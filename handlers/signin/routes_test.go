@@ -7,6 +7,8 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
 	"github.com/ajrly/ajrly-auth/internal/mail"
+	"github.com/ajrly/ajrly-auth/internal/mail/mailtest"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 )
 
 // TestRoutes is the sign-in surface's route table. Every page answers
@@ -18,8 +20,9 @@ import (
 func TestRoutes(t *testing.T) {
 	t.Parallel()
 	env := webtest.New(t)
+	people := accounts.New(env.Store, accounts.Config{Mailer: mailtest.Start(t).Mailer(t, webtest.Issuer, nil), Issuer: webtest.Issuer})
 	Mount(env.Routes.Protocol, env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store,
-		CookieKey: env.CookieKey, DemoClientID: "cl_demo", DemoOutbox: func() []mail.Sent { return nil }})
+		CookieKey: env.CookieKey, DemoClientID: "cl_demo", DemoOutbox: func() []mail.Sent { return nil }, Accounts: people})
 	const html = "text/html"
 	noForm := url.Values{}
 	webtest.RouteTable(t, env, []webtest.Route{
@@ -39,6 +42,12 @@ func TestRoutes(t *testing.T) {
 		{Method: http.MethodPost, Path: "/logout", Form: noForm, SignedIn: true, Status: http.StatusOK, ContentType: html},
 		{Method: http.MethodPost, Path: "/logout", Form: url.Values{"csrf_token": {"forged"}}, SignedIn: true, Status: http.StatusForbidden, ContentType: html},
 		{Method: http.MethodPost, Path: "/logout", Form: noForm, SignedIn: true, CSRF: true, Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodGet, Path: "/password/forgot", Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodPost, Path: "/password/forgot", Form: url.Values{"email": {"a@example.com"}}, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/password/forgot", Form: url.Values{"email": {"a@example.com"}}, CSRF: true, Status: http.StatusOK, ContentType: html},
+		{Method: http.MethodGet, Path: "/password/reset?token=unknown", Status: http.StatusNotFound, ContentType: html},
+		{Method: http.MethodPost, Path: "/password/reset", Form: url.Values{"token": {"unknown"}}, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/password/reset", Form: url.Values{"token": {"unknown"}}, CSRF: true, Status: http.StatusNotFound, ContentType: html},
 		{Method: http.MethodGet, Path: "/demo/callback?code=ac_live_x&state=s", Status: http.StatusOK, ContentType: html},
 		{Method: http.MethodGet, Path: "/demo/outbox", Status: http.StatusOK, ContentType: html},
 	})

@@ -84,6 +84,7 @@ var signupSentences = map[string]map[string]string{
 		accounts.CodeRequired:        "Choose a password.",
 		accounts.CodeTooShort:        fmt.Sprintf("Use at least %d characters for your password.", accounts.MinPasswordLength),
 		accounts.CodePasswordIsEmail: "Your password must not be your email address.",
+		accounts.CodeCommon:          "That password is one of the most common ones, which attackers try first. Choose another.",
 	},
 	"organization": {
 		accounts.CodeInvalid: "Use at most 80 characters for the organization's name.",

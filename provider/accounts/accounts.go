@@ -33,6 +33,9 @@ const (
 	CodeInvalid  = "invalid"
 	// CodePasswordIsEmail: the password is the person's email address.
 	CodePasswordIsEmail = "password_is_email"
+	// CodeCommon: the password is on the list of the most common
+	// passwords (common-passwords.txt), the first ones an attacker tries.
+	CodeCommon = "common"
 )
 
 // Person is a person to create, and the organization they start in.
@@ -97,6 +100,8 @@ func passwordProblem(password, email string) (fields.Error, bool) {
 		return problem(CodeTooShort, fmt.Sprintf("must be at least %d characters", MinPasswordLength))
 	case email != "" && strings.EqualFold(strings.TrimSpace(password), storage.NormalizeEmail(email)):
 		return problem(CodePasswordIsEmail, "must not be the email address")
+	case isCommonPassword(password):
+		return problem(CodeCommon, "is one of the most common passwords, which are guessed first")
 	}
 	return fields.Error{}, false
 }
