@@ -41,4 +41,5 @@ var suites = [][]testCase{
 	apiKeyCases,
 	keyCases,
 	janitorCases,
+	deleteUserCases,
 }
