@@ -33,8 +33,8 @@ func TestPagesRender(t *testing.T) {
 			OrgID:       "org_2", LogoURI: "https://app.example.com/logo.png", ClientURI: "https://app.example.com",
 			PolicyURI: "https://app.example.com/privacy", TOSURI: "https://app.example.com/terms", Publisher: "Initech"},
 		"signup": signupPage{BasePage: base("Create your account", nil), Flow: "flow-1", ClientName: "Example App",
-			Name: "Alice", Email: "alice@example.com", Organization: "Acme <Corp>", EmailTaken: true,
-			Errors: map[string]string{"email": "An account with this email already exists.", "password": "Use at least 10 characters for your password."}},
+			Name: "Alice", Email: "alice@example.com", Organization: "Acme <Corp>",
+			Errors: map[string]string{"email": "Enter a valid email address, like name@example.com.", "password": "Use at least 10 characters for your password."}},
 		"logout": logoutPage{BasePage: base("Sign out", user), ClientName: "Example App", ClientID: "cl_1",
 			PostLogoutRedirectURI: "https://app.example.com/bye", State: "s-1"},
 		"outbox": outboxPage{BasePage: base("Demo outbox", nil), Messages: []mail.Sent{{

@@ -115,3 +115,15 @@ func (a *Accounts) ResendVerification(ctx context.Context, u *storage.User) erro
 	}
 	return a.SendVerification(ctx, u)
 }
+
+// CheckEmailLink tells whether the token of a link to /email/verify can
+// still be used, without using it up (the page that asks to confirm
+// shows a dead link's error at once): nil, or storage's ErrTokenExpired,
+// ErrTokenUsed or ErrNotFound, as ConfirmEmail would answer.
+func (a *Accounts) CheckEmailLink(ctx context.Context, token string) error {
+	_, err := a.store.AccountTokenFor(ctx, storage.PurposeVerifyEmail, token)
+	if errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrTokenUsed) && !errors.Is(err, storage.ErrTokenExpired) {
+		_, err = a.store.AccountTokenFor(ctx, storage.PurposeChangeEmail, token)
+	}
+	return err
+}
