@@ -35,6 +35,7 @@ var commandTable = []struct {
 	{"users", nil, false},
 	{"users create", []string{"email", "password", "name", "org"}, true},
 	{"users list", nil, true},
+	{"users delete", nil, true},
 	{"orgs", nil, false},
 	{"orgs list", nil, true},
 	{"clients", nil, false},
@@ -224,7 +225,7 @@ func TestGroupsNameTheirSubcommands(t *testing.T) {
 		group string
 		subs  string
 	}{
-		{"users", "create or list"},
+		{"users", "create, list or delete"},
 		{"orgs", "list"},
 		{"clients", "create, update, list, delete or token"},
 		{"clients token", "create"},

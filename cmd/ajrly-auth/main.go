@@ -150,6 +150,7 @@ func (c *cli) newRoot(args []string) *cobra.Command {
 		group("users", "manage the people who sign in",
 			c.usersCreateCmd(),
 			c.usersListCmd(),
+			c.usersDeleteCmd(),
 		),
 		group("orgs", "list the organizations",
 			c.orgsListCmd(),
