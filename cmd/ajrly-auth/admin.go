@@ -124,7 +124,9 @@ func (c *cli) usersList(ctx context.Context, cfg config.Config) error {
 
 func (c *cli) usersDeleteCmd() *cobra.Command {
 	return c.command("delete EMAIL", "delete a user: their sessions, consents, tokens, API keys and memberships", oneArg,
-		func(ctx context.Context, cfg config.Config, args []string) error { return c.usersDelete(ctx, cfg, args[0]) })
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.usersDelete(ctx, cfg, args[0])
+		})
 }
 
 // usersDelete removes a person (accounts.Delete holds the rule: never the
