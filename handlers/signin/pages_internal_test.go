@@ -40,7 +40,9 @@ func TestPagesRender(t *testing.T) {
 		"outbox": outboxPage{BasePage: base("Demo outbox", nil), Messages: []mail.Sent{{
 			To: "alice@example.com", Subject: "Verify <script>your</script> email", Template: "verify", MessageID: "m1@auth.example.com",
 			Date: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), Text: "Open https://auth.example.com/email/verify?token=t&x=<App>\n"}}},
-		"demo": demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
+		// Its other modes: TestVerifyPagesRender.
+		"verify": verifyPage{BasePage: base("Verify your email address first", user), Mode: "required", Email: user.Email, Flow: "flow-1", MailEnabled: true},
+		"demo":   demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })

@@ -11,10 +11,10 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// TestVerifyPagesRender renders each mode of the verification page and
-// compares it with its golden file, testdata/verify-MODE.golden.html
-// (one page, several golden files: webtest.GoldenPage keeps one per
-// page); `go test ./handlers/signin -update` rewrites them.
+// TestVerifyPagesRender renders each mode of the verification page but
+// "required" (TestPagesRender's, verify.golden.html) and compares it with
+// its golden file, testdata/verify-MODE.golden.html (webtest.GoldenPage
+// keeps one per page); `go test ./handlers/signin -update` rewrites them.
 func TestVerifyPagesRender(t *testing.T) {
 	t.Parallel()
 	user := &storage.User{ID: "usr_1", Email: "alice@example.com", Name: "Alice <Admin>"}
@@ -30,7 +30,6 @@ func TestVerifyPagesRender(t *testing.T) {
 		"sent":            {BasePage: base("Check your inbox", user), Mode: "sent", Email: user.Email, Flow: "flow-1"},
 		"wait":            {BasePage: base("Wait a moment", user), Mode: "wait", Email: user.Email, RetryIn: "60 seconds"},
 		"verified":        {BasePage: base("Your address is already verified", user), Mode: "verified", Email: user.Email},
-		"required":        {BasePage: base("Verify your email address first", user), Mode: "required", Email: user.Email, Flow: "flow-1", MailEnabled: true},
 		"required-nomail": {BasePage: base("Verify your email address first", user), Mode: "required", Email: user.Email, Flow: "flow-1"},
 	}
 	update := flag.Lookup("update") // webtest's -update
