@@ -33,7 +33,7 @@ func TestSignUpContinuesTheAuthorizationWithTheOrgClaim(t *testing.T) {
 		if !strings.Contains(signup.body, `href="/login?flow=`) {
 			t.Fatal("the sign-up page does not link back to sign-in")
 		}
-		consent := a.signUp(signup, "Carol New", "carol@example.com", "a long enough password", "Initech")
+		consent := a.signUpThenSignIn(signup, "Carol New", "carol@example.com", "a long enough password", "Initech")
 		if consent.url.Path != "/consent" || !strings.Contains(consent.body, "Initech") {
 			t.Fatalf("after sign-up: %d at %s; want the consent page naming the organization", consent.status, consent.url)
 		}
@@ -87,7 +87,6 @@ func TestSignUpExplainsEachProblem(t *testing.T) {
 		{"a bad email", "Dan", "dan.example.com", good, "NewCo2", "email", "Enter a valid email address", 400},
 		{"a short password", "Dan", "new3@example.com", "short", "NewCo3", "password", "at least 10 characters", 400},
 		{"the email as password", "Dan", "new4@example.com", "new4@example.com", "NewCo4", "password", "must not be your email", 400},
-		{"a taken email", "Dan", "TAKEN@example.com", good, "NewCo6", "email", "An account with this email already exists.", 409},
 		{"a taken organization", "Dan", "new7@example.com", good, "acme", "organization", "That organization name is taken.", 409},
 	}
 	for _, tc := range tests {
@@ -110,10 +109,8 @@ func TestSignUpExplainsEachProblem(t *testing.T) {
 			if strings.Contains(p.body, tc.pass) && tc.pass != tc.email {
 				t.Error("the page repeats the password")
 			}
-			if tc.message != "An account with this email already exists." {
-				if _, err := s.Store.UserByEmail(context.Background(), tc.email); err == nil {
-					t.Error("a refused sign-up created a user")
-				}
+			if _, err := s.Store.UserByEmail(context.Background(), tc.email); err == nil {
+				t.Error("a refused sign-up created a user")
 			}
 		})
 	}

@@ -538,7 +538,7 @@ func TestSignUpWithoutAnOrganizationGivesAPersonalOneAndTheKeysPageWorks(t *test
 	forEachBackend(t, func(t *testing.T, b storagetest.Backend) {
 		s := newServer(t, b)
 		a := s.newAgent(t)
-		if p := a.signUp(a.get(s.URL+"/signup"), "Nadia", "nadia@example.com", keyPassword, ""); p.status != http.StatusOK || p.url.Path != "/" {
+		if p := a.signUpThenSignIn(a.get(s.URL+"/signup"), "Nadia", "nadia@example.com", keyPassword, ""); p.status != http.StatusOK || p.url.Path != "/" {
 			t.Fatalf("signing up without an organization: status %d at %s", p.status, p.url)
 		}
 		u, err := s.Store.UserByEmail(t.Context(), "nadia@example.com")

@@ -149,7 +149,7 @@ func TestResetLinksThatDoNotWork(t *testing.T) {
 				return strings.ToUpper(token[:4]) + token[4:] + "x"
 			}, http.StatusNotFound, "This link does not work"},
 			{"a verification link", func(t *testing.T, _ *agent, email string) string {
-				u, _ := url.Parse(s.verifyLink(t, email))
+				u, _ := url.Parse(s.madeVerifyLink(t, email))
 				return u.Query().Get("token")
 			}, http.StatusNotFound, "This link does not work"},
 			{"superseded by a newer link", func(t *testing.T, a *agent, email string) string {

@@ -134,8 +134,8 @@ func (s *server) passwordHash(t testing.TB, email string) string {
 	return u.PasswordHash
 }
 
-// verifyLink makes a link to /email/verify for email, as sign-up mails.
-func (s *server) verifyLink(t testing.TB, email string) string {
+// madeVerifyLink makes a link to /email/verify for email, as sign-up mails.
+func (s *server) madeVerifyLink(t testing.TB, email string) string {
 	t.Helper()
 	u, err := s.Store.UserByEmail(context.Background(), email)
 	if err != nil {

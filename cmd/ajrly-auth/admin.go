@@ -111,11 +111,48 @@ func (c *cli) usersList(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tCREATED")
+	fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tNAME\tCREATED")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, u.CreatedAt.Format(time.RFC3339))
+		verified := "no"
+		if u.EmailVerified {
+			verified = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, verified, u.Name, u.CreatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+func (c *cli) usersDeleteCmd() *cobra.Command {
+	return c.command("delete EMAIL", "delete a user: their sessions, consents, tokens, API keys and memberships", oneArg,
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.usersDelete(ctx, cfg, args[0])
+		})
+}
+
+// usersDelete removes a person (accounts.Delete holds the rule: never the
+// only owner of an organization others depend on, and then nothing is
+// deleted).
+func (c *cli) usersDelete(ctx context.Context, cfg config.Config, email string) error {
+	store, err := c.openAdminStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	gone, err := accounts.New(store, accounts.Config{}).Delete(ctx, email)
+	var sole *accounts.SoleOwnerError
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("no user has the email %s", storage.NormalizeEmail(email))
+	case errors.As(err, &sole):
+		return fmt.Errorf("nothing was deleted: %w", err)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Deleted user %s (%s): their sessions, consents, tokens, API keys and memberships are gone.\n", gone.User.ID, gone.User.Email)
+	for _, o := range gone.Orgs {
+		fmt.Fprintf(c.stdout, "Their organization %s (%s), which had nobody else in it, is gone too.\n", o.Name, o.ID)
+	}
+	return nil
 }
 
 // usersCreateFlags are the flags of users create.

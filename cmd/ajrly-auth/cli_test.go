@@ -37,6 +37,7 @@ var commandTable = []struct {
 	{"users list", nil, true},
 	{"users set-password", nil, true},
 	{"users reset-link", nil, true},
+	{"users delete", nil, true},
 	{"orgs", nil, false},
 	{"orgs list", nil, true},
 	{"clients", nil, false},
@@ -226,7 +227,7 @@ func TestGroupsNameTheirSubcommands(t *testing.T) {
 		group string
 		subs  string
 	}{
-		{"users", "create, list, set-password or reset-link"},
+		{"users", "create, list, set-password, reset-link or delete"},
 		{"orgs", "list"},
 		{"clients", "create, update, list, delete or token"},
 		{"clients token", "create"},

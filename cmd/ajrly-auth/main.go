@@ -152,6 +152,7 @@ func (c *cli) newRoot(args []string) *cobra.Command {
 			c.usersListCmd(),
 			c.usersSetPasswordCmd(),
 			c.usersResetLinkCmd(),
+			c.usersDeleteCmd(),
 		),
 		group("orgs", "list the organizations",
 			c.orgsListCmd(),

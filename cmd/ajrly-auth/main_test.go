@@ -241,7 +241,7 @@ func TestWrongArgumentsAreUsageErrors(t *testing.T) {
 	}{
 		{"an unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`, ""},
 		{"users without a subcommand", []string{"users"}, "users needs a subcommand", ""},
-		{"an unknown users subcommand", []string{"users", "delete"}, `unknown users subcommand "delete"`, ""},
+		{"an unknown users subcommand", []string{"users", "frobnicate"}, `unknown users subcommand "frobnicate"`, ""},
 		{"clients without a subcommand", []string{"clients"}, "clients needs a subcommand", ""},
 		{"an unknown clients subcommand", []string{"clients", "show"}, `unknown clients subcommand "show"`, ""},
 		{"an unknown flag", []string{"users", "list", "--bogus"}, "unknown flag: --bogus", "Usage: ajrly-auth "},

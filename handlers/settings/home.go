@@ -9,16 +9,22 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// Home serves the signed-in person's account page: their organizations,
-// and signing out of every device.
+// Home serves the signed-in person's account page: whether their address
+// is verified (with a new link a click away when it is not), their
+// organizations, and signing out of every device.
 type Home struct {
 	*site
 	store orgLister
+	// mailEnabled tells whether the server can send a new link.
+	mailEnabled func() bool
 }
 
 type homePage struct {
 	web.BasePage
 	Orgs []storage.MemberOrg
+	// MailEnabled: offer to resend the verification link (a form posting
+	// to the sign-in surface's /email/verify/resend).
+	MailEnabled bool
 }
 
 // Mount registers /.
@@ -36,5 +42,6 @@ func (a *Home) home(w http.ResponseWriter, r *http.Request) {
 		a.kit.ServerErrorPage(w, r, "load organizations", err)
 		return
 	}
-	a.kit.Render(w, r, http.StatusOK, "home", homePage{BasePage: a.kit.Page(w, r, "Your account", user), Orgs: orgs})
+	a.kit.Render(w, r, http.StatusOK, "home", homePage{BasePage: a.kit.Page(w, r, "Your account", user), Orgs: orgs,
+		MailEnabled: a.mailEnabled != nil && a.mailEnabled()})
 }

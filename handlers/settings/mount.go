@@ -31,7 +31,11 @@ type Options struct {
 // dashboard.
 func Mount(r *mux.Router, o Options) {
 	s := &site{kit: o.Kit}
-	(&Home{site: s, store: o.Store}).Mount(r)
+	home := &Home{site: s, store: o.Store}
+	if o.Accounts != nil {
+		home.mailEnabled = o.Accounts.MailEnabled
+	}
+	home.Mount(r)
 	(&Apps{site: s, store: o.Store}).Mount(r)
 	(&APIKeys{site: s, store: o.Store, now: o.Provider.Now, usage: o.Usage, revealKey: o.RevealKey}).Mount(r)
 	(&Developer{site: s, store: o.Store, now: o.Provider.Now, revealKey: o.RevealKey, mode: o.RegistrationMode}).Mount(r)

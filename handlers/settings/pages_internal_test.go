@@ -28,7 +28,7 @@ func TestPagesRender(t *testing.T) {
 		"apikeys":   apiKeysGoldenPage(base("API keys", user), user),
 		"developer": developerGoldenPage(base("Developer", user), user),
 		"home": homePage{BasePage: base("Your account", user), Orgs: []storage.MemberOrg{
-			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}},
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}, MailEnabled: true},
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })

@@ -91,7 +91,7 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	switch authflow.Decide(req, needLogin, given) {
+	switch authflow.Decide(req, needLogin, a.mustVerify(user), given) {
 	case authflow.Answer:
 		a.finishAuthorization(w, r, ar, grant{user: user, org: org, authTime: ls.AuthTime, requestedAt: requestedAt})
 		return
@@ -101,7 +101,12 @@ func (a *Authorize) authorize(w http.ResponseWriter, r *http.Request) {
 	case authflow.ConsentRequired:
 		a.authorizeError(w, r, ar, fosite.ErrConsentRequired.WithHint("prompt=none was asked for, but the user must consent."))
 		return
+	case authflow.VerificationRequired:
+		a.authorizeError(w, r, ar, fosite.ErrInteractionRequired.WithHint("prompt=none was asked for, but the user must verify their email address first."))
+		return
 	}
+	// ShowLogin, ShowConsent and VerifyEmail go on through a stored flow:
+	// the consent page tells an unverified person to verify first.
 
 	if reservation, _ := a.flows.Reserve(web.ClientIP(ctx), a.provider.Now(), flowBudget); reservation == nil {
 		a.authorizeError(w, r, ar, fosite.ErrTemporarilyUnavailable.WithHint("Too many sign-ins were started from this address; try again in a moment."))
@@ -313,6 +318,11 @@ func (s *site) finishAuthorization(w http.ResponseWriter, r *http.Request, ar fo
 		// OpenID Connect Core §3.1.2.1 and §5.5.1: never a code for
 		// someone else than the person the app asked for.
 		s.authorizeError(w, r, ar, fosite.ErrLoginRequired.WithHint("The app asked for a different person than the one who signed in."))
+		return
+	}
+	if s.mustVerify(g.user) {
+		// The consent page stops them first; this is the last line.
+		s.authorizeError(w, r, ar, fosite.ErrAccessDenied.WithHint("The person has not verified their email address."))
 		return
 	}
 	if g.org.ID == "" || !tenancy.ValidRole(g.org.Role) {

@@ -110,6 +110,12 @@ func (c *Consent) load(w http.ResponseWriter, r *http.Request, flowID string) (*
 			"You are signed in as a different person than the one who started this sign-in. Go back to the app and start again.", "")
 		return nil, false
 	}
+	if c.mustVerify(user) {
+		// Before consent and before any remembered decision or
+		// first-party app answers for them (accounts.require_verified_email).
+		c.verificationRequired(w, r, user, flow.ID)
+		return nil, false
+	}
 	client, err := c.store.Client(ctx, flow.ClientID)
 	if err != nil {
 		c.kit.RenderError(w, r, http.StatusNotFound, "This sign-in has expired", "The app is no longer registered.", "")

@@ -34,10 +34,10 @@ type Options struct {
 // Mount registers the sign-in surface: on protocol the pages other sites
 // send people to by GET or POST — /authorize and /logout, which take no
 // CSRF token (logout checks its own form's) — and on forms, which the CSRF
-// middleware guards, sign-in, sign-up, password recovery, consent and
-// the demo callback.
+// middleware guards, sign-in, sign-up, password recovery, consent, the
+// links that verify an address, and the demo callback.
 func Mount(protocol, forms *mux.Router, o Options) {
-	s := &site{kit: o.Kit, cookieKey: o.CookieKey}
+	s := &site{kit: o.Kit, cookieKey: o.CookieKey, requireVerified: o.RequireVerifiedEmail, mailEnabled: o.Accounts.MailEnabled}
 	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	(&Logout{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	people := o.Accounts
@@ -46,6 +46,7 @@ func Mount(protocol, forms *mux.Router, o Options) {
 	(&Signup{site: s, login: login, store: o.Store, accounts: people}).Mount(forms)
 	(&Recovery{site: s, store: o.Store, accounts: people}).Mount(forms)
 	(&Consent{site: s, provider: o.Provider, store: o.Store}).Mount(forms)
+	(&Verify{site: s, accounts: people}).Mount(forms)
 	if o.DemoClientID != "" {
 		(&Demo{site: s, clientID: o.DemoClientID}).Mount(forms)
 	}

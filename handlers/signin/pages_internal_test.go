@@ -33,8 +33,8 @@ func TestPagesRender(t *testing.T) {
 			OrgID:       "org_2", LogoURI: "https://app.example.com/logo.png", ClientURI: "https://app.example.com",
 			PolicyURI: "https://app.example.com/privacy", TOSURI: "https://app.example.com/terms", Publisher: "Initech"},
 		"signup": signupPage{BasePage: base("Create your account", nil), Flow: "flow-1", ClientName: "Example App",
-			Name: "Alice", Email: "alice@example.com", Organization: "Acme <Corp>", EmailTaken: true,
-			Errors: map[string]string{"email": "An account with this email already exists.", "password": "Use at least 10 characters for your password."}},
+			Name: "Alice", Email: "alice@example.com", Organization: "Acme <Corp>",
+			Errors: map[string]string{"email": "Enter a valid email address, like name@example.com.", "password": "Use at least 10 characters for your password."}},
 		"logout": logoutPage{BasePage: base("Sign out", user), ClientName: "Example App", ClientID: "cl_1",
 			PostLogoutRedirectURI: "https://app.example.com/bye", State: "s-1"},
 		"outbox": outboxPage{BasePage: base("Demo outbox", nil), Messages: []mail.Sent{{
@@ -44,7 +44,9 @@ func TestPagesRender(t *testing.T) {
 			Error: "Enter a valid email address, like name@example.com.", Wait: "You asked for too many links. Try again in 5 minutes."},
 		"password_reset": resetPage{BasePage: base("Choose a new password", nil), Token: "reset-token", Email: "alice@example.com",
 			Errors: map[string]string{"password": "Use at least 10 characters for your password.", "confirm": "The two passwords differ."}},
-		"demo": demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
+		// Its other modes: TestVerifyPagesRender.
+		"verify": verifyPage{BasePage: base("Verify your email address first", user), Mode: "required", Email: user.Email, Flow: "flow-1", MailEnabled: true},
+		"demo":   demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })

@@ -14,8 +14,8 @@ import (
 // TestRoutes is the sign-in surface's route table. Every page answers
 // HTML; a form posted without its CSRF token is refused by the middleware
 // (403) before any handler runs, and with it reaches the handler (a wrong
-// password 401, an empty sign-up 400, an unknown sign-in 404, a sign-out
-// done); /authorize and /logout, which other sites send people to, take
+// password 401, an empty sign-up 400, an unknown sign-in or link 404 or
+// 400, a sign-out done); /authorize and /logout, which other sites send people to, take
 // no token.
 func TestRoutes(t *testing.T) {
 	t.Parallel()
@@ -34,6 +34,17 @@ func TestRoutes(t *testing.T) {
 		{Method: http.MethodGet, Path: "/signup", Status: http.StatusOK, ContentType: html},
 		{Method: http.MethodPost, Path: "/signup", Form: noForm, CSRF: true, Status: http.StatusBadRequest, ContentType: html},
 		{Method: http.MethodPost, Path: "/signup", Form: noForm, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodGet, Path: "/signup/sent", Status: http.StatusOK, ContentType: html},
+		// A link without a token, or with one nobody made: a readable 400.
+		{Method: http.MethodGet, Path: "/email/verify", Status: http.StatusBadRequest, ContentType: html},
+		{Method: http.MethodGet, Path: "/email/verify?token=forged", Status: http.StatusBadRequest, ContentType: html},
+		{Method: http.MethodPost, Path: "/email/verify", Form: url.Values{"token": {"forged"}}, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/email/verify", Form: url.Values{"token": {"forged"}}, CSRF: true, Status: http.StatusBadRequest, ContentType: html},
+		// A new link is for a signed-in person (signed out: sign in
+		// first), and this server sends no mail: 503.
+		{Method: http.MethodPost, Path: "/email/verify/resend", Form: noForm, SignedIn: true, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/email/verify/resend", Form: noForm, CSRF: true, Status: http.StatusSeeOther},
+		{Method: http.MethodPost, Path: "/email/verify/resend", Form: noForm, SignedIn: true, CSRF: true, Status: http.StatusServiceUnavailable, ContentType: html},
 		{Method: http.MethodGet, Path: "/consent", Status: http.StatusNotFound, ContentType: html}, // no such sign-in
 		{Method: http.MethodPost, Path: "/consent", Form: noForm, SignedIn: true, Status: http.StatusForbidden, ContentType: html},
 		{Method: http.MethodPost, Path: "/consent", Form: noForm, SignedIn: true, CSRF: true, Status: http.StatusNotFound, ContentType: html},

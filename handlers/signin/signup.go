@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,14 +19,25 @@ import (
 
 // signupStore is what the sign-up page needs from storage.
 type signupStore interface {
-	SetFlowLogin(ctx context.Context, id, subject string, authTime time.Time) error
 	BlockedUntil(ctx context.Context, keys ...string) (time.Time, error)
 	RecordFailure(ctx context.Context, key string, p storage.ThrottlePolicy) (time.Time, error)
 }
 
 // Signup serves /signup: a new person creates an account and an
 // organization they own — the one they name, or a personal one — and is
-// signed in, continuing the authorization that sent them if any.
+// mailed a link that verifies their address.
+//
+// Sign-up never tells whether an address has an account (DESIGN.md,
+// "People's accounts"): a new address and a taken one get the same answer
+// — a 303 to /signup/sent, the "check your inbox" page, with no cookie —
+// and the same hashing work (accounts.SignUp); the owner of a taken
+// address is mailed instead. So sign-up signs nobody in: a session cookie
+// for the new person would be the difference. They sign in with their new
+// password — from the "check your inbox" page, which keeps the
+// authorization that sent them (its flow) so that signing in there carries
+// it on to consent, or after following the link, from the page that says
+// their address is verified. The link itself signs nobody in: it proves
+// the mailbox, not the password.
 type Signup struct {
 	*site
 	login    *Login // for the name of the app a flow is for
@@ -37,6 +49,7 @@ type Signup struct {
 func (s *Signup) Mount(r *mux.Router) {
 	r.HandleFunc("/signup", s.show).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/signup", s.submit).Methods(http.MethodPost)
+	r.HandleFunc("/signup/sent", s.sent).Methods(http.MethodGet, http.MethodHead)
 }
 
 type signupPage struct {
@@ -47,7 +60,6 @@ type signupPage struct {
 	Email        string
 	Organization string
 	Errors       map[string]string // by field; "form" for the whole form
-	EmailTaken   bool
 }
 
 // MinPassword is the password policy's shortest password, for the form's
@@ -136,27 +148,26 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusBadRequest)
 		return
 	}
-	// An address that keeps probing for taken emails is slowed down like
-	// one that keeps failing to sign in.
+	// One client address signing up again and again is slowed down like
+	// one that keeps failing to sign in. Every sign-up that gets as far as
+	// the accounts counts, whatever the address: counting only taken ones
+	// would let the moment the throttle starts tell them apart.
 	_, addressKey := throttleKeys(page.Email, web.ClientIP(ctx))
 	if until, err := s.store.BlockedUntil(ctx, addressKey); err != nil {
 		s.kit.ServerErrorPage(w, r, "read sign-up throttle", err)
 		return
 	} else if !until.IsZero() {
-		page.Errors = map[string]string{"form": strings.Replace(waitMessage(until, s.kit.Provider.Now()), "sign-in", "sign-up", 1)}
+		page.Errors = map[string]string{"form": strings.Replace(waitMessage(until, s.kit.Provider.Now()), "failed sign-in", "sign-up", 1)}
 		answer(http.StatusTooManyRequests)
 		return
 	}
-	made, err := s.accounts.Create(ctx, person, accounts.Options{RequireName: true})
-	switch {
-	case errors.Is(err, storage.ErrEmailTaken):
+	made, err := s.accounts.SignUp(ctx, person, accounts.Options{RequireName: true})
+	if !errors.Is(err, accounts.ErrBusy) {
 		if _, err := s.store.RecordFailure(ctx, addressKey, addressThrottle); err != nil {
-			s.kit.Log.ErrorContext(ctx, "record sign-up failure", "err", err)
+			s.kit.Log.ErrorContext(ctx, "record sign-up attempt", "err", err)
 		}
-		page.Errors = map[string]string{"email": "An account with this email already exists."}
-		page.EmailTaken = true
-		answer(http.StatusConflict)
-		return
+	}
+	switch {
 	case errors.Is(err, accounts.ErrBusy):
 		s.passwordsBusy(w, r)
 		return
@@ -164,10 +175,32 @@ func (s *Signup) submit(w http.ResponseWriter, r *http.Request) {
 		page.Errors = map[string]string{"organization": "That organization name is taken. Choose another one."}
 		answer(http.StatusConflict)
 		return
+	case errors.Is(err, accounts.ErrNotSent):
+		// The account is made (or the address had one): the answer is the
+		// same as when the mail went, and the log says it did not.
+		s.kit.Log.ErrorContext(ctx, "sign-up mail not queued", "err", err)
 	case err != nil:
 		s.kit.ServerErrorPage(w, r, "sign up", err)
 		return
 	}
-	s.kit.Log.InfoContext(ctx, "signed up", "user_id", made.User.ID, "org_id", made.Org.ID)
-	s.signedIn(w, r, s.store, made.User, page.Flow, "")
+	if made != nil {
+		s.kit.Log.InfoContext(ctx, "signed up", "user_id", made.User.ID, "org_id", made.Org.ID)
+	} else {
+		s.kit.Log.InfoContext(ctx, "sign-up with an address that has an account; its owner is told")
+	}
+	target := s.kit.Base + "/signup/sent"
+	if page.Flow != "" {
+		target += "?" + url.Values{"flow": {page.Flow}}.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// sent is the "check your inbox" page every sign-up ends on, for a new
+// address and a taken one alike; flow is the authorization to carry on
+// once signed in.
+func (s *Signup) sent(w http.ResponseWriter, r *http.Request) {
+	page := verifyPage{Mode: "signup", Flow: r.URL.Query().Get("flow")}
+	page.BasePage = s.kit.Page(w, r, "Check your inbox", nil)
+	page.MailEnabled = s.accounts.MailEnabled()
+	s.kit.Render(w, r, http.StatusOK, "verify", page)
 }

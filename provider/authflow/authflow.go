@@ -69,13 +69,26 @@ const (
 	// shows a page (§3.1.2.6).
 	LoginRequired
 	ConsentRequired
+	// VerifyEmail: the person must verify their email address before
+	// an app hears of them (accounts.require_verified_email); the
+	// consent page says so instead of asking.
+	VerifyEmail
+	// VerificationRequired answers prompt=none for such a person.
+	VerificationRequired
 )
 
 // Decide is what to do with req, given whether the person must sign in
-// (NeedsLogin) and whether their consent is already given (Consent; only
-// asked about when no sign-in is needed).
-func Decide(req Request, needsLogin, consentGiven bool) Outcome {
+// (NeedsLogin), whether they must verify their email address first
+// (mustVerify: the operator requires it and theirs is not; only asked
+// about when no sign-in is needed) and whether their consent is already
+// given (Consent; likewise). Neither remembered consent nor a first-party
+// app lets an unverified person through.
+func Decide(req Request, needsLogin, mustVerify, consentGiven bool) Outcome {
 	switch none := req.Prompted("none"); {
+	case !needsLogin && mustVerify && none:
+		return VerificationRequired
+	case !needsLogin && mustVerify:
+		return VerifyEmail
 	case !needsLogin && consentGiven:
 		return Answer
 	case none && needsLogin:

@@ -44,23 +44,28 @@ func TestNeedsLogin(t *testing.T) {
 func TestDecide(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name                     string
-		prompt                   string
-		needsLogin, consentGiven bool
-		want                     authflow.Outcome
+		name                                 string
+		prompt                               string
+		needsLogin, mustVerify, consentGiven bool
+		want                                 authflow.Outcome
 	}{
-		{"signed in and consent given: answer", "", false, true, authflow.Answer},
-		{"signed in, consent not given: ask", "", false, false, authflow.ShowConsent},
-		{"not signed in: sign in first", "", true, false, authflow.ShowLogin},
-		{"not signed in, whatever the consent", "", true, true, authflow.ShowLogin},
-		{"prompt=none, signed in, consent given: answer", "none", false, true, authflow.Answer},
-		{"prompt=none, not signed in: login_required", "none", true, false, authflow.LoginRequired},
-		{"prompt=none, consent not given: consent_required", "none", false, false, authflow.ConsentRequired},
+		{"signed in and consent given: answer", "", false, false, true, authflow.Answer},
+		{"signed in, consent not given: ask", "", false, false, false, authflow.ShowConsent},
+		{"not signed in: sign in first", "", true, false, false, authflow.ShowLogin},
+		{"not signed in, whatever the consent", "", true, false, true, authflow.ShowLogin},
+		{"prompt=none, signed in, consent given: answer", "none", false, false, true, authflow.Answer},
+		{"prompt=none, not signed in: login_required", "none", true, false, false, authflow.LoginRequired},
+		{"prompt=none, consent not given: consent_required", "none", false, false, false, authflow.ConsentRequired},
+		{"unverified, consent given (remembered, first-party): verify first", "", false, true, true, authflow.VerifyEmail},
+		{"unverified, consent not given: verify first", "", false, true, false, authflow.VerifyEmail},
+		{"unverified and not signed in: sign in first", "", true, true, false, authflow.ShowLogin},
+		{"prompt=none, unverified, consent given: interaction_required", "none", false, true, true, authflow.VerificationRequired},
+		{"prompt=none, unverified, not signed in: login_required", "none", true, true, false, authflow.LoginRequired},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := authflow.Decide(authflow.Request{Prompt: tc.prompt}, tc.needsLogin, tc.consentGiven); got != tc.want {
+			if got := authflow.Decide(authflow.Request{Prompt: tc.prompt}, tc.needsLogin, tc.mustVerify, tc.consentGiven); got != tc.want {
 				t.Fatalf("Decide = %v, want %v", got, tc.want)
 			}
 		})

@@ -42,4 +42,5 @@ var suites = [][]testCase{
 	keyCases,
 	janitorCases,
 	accountCases,
+	deleteUserCases,
 }
