@@ -91,9 +91,9 @@ func (s *Security) render(w http.ResponseWriter, r *http.Request, status int, ls
 
 // securityNotices are what the page says after a form sent it back.
 var securityNotices = map[string]string{
-	"password":   "Your password was changed. Every other device was signed out.",
-	"device":     "That device was signed out.",
-	"others":     "Every other device was signed out.",
+	"password": "Your password was changed. Every other device was signed out.",
+	"device":   "That device was signed out.",
+	"others":   "Every other device was signed out.",
 }
 
 func (s *Security) show(w http.ResponseWriter, r *http.Request) {
