@@ -218,6 +218,9 @@ func waitSeconds(until, now time.Time) int {
 // waitWords says how long to wait before the next try, in words.
 func waitWords(until, now time.Time) string {
 	secs := waitSeconds(until, now)
+	if secs == 1 {
+		return "Too many wrong passwords. Wait a second, then try again."
+	}
 	if secs < 120 {
 		return fmt.Sprintf("Too many wrong passwords. Wait %d seconds, then try again.", secs)
 	}
