@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/internal/mail/mailtest"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
 )
 
@@ -121,5 +123,38 @@ func TestBlockedCurrentPasswordSaysHowLong(t *testing.T) {
 				t.Errorf("status %d, problems %v, Retry-After %q, handled %v", status, problems, rec.Header().Get("Retry-After"), handled)
 			}
 		})
+	}
+}
+
+// The answer to an email change names the address typed and nothing else
+// about it: for an address with an account it is the answer for a free
+// one, byte for byte once the address and the request id are set aside.
+func TestEmailChangeAnswersAlikeForATakenAddress(t *testing.T) {
+	t.Parallel()
+	env := webtest.New(t)
+	srv := mailtest.Start(t)
+	people := accounts.New(env.Store, accounts.Config{Mailer: srv.Mailer(t, webtest.Issuer, nil), Issuer: webtest.Issuer})
+	Mount(env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store, RevealKey: make([]byte, 32), Accounts: people})
+	b := env.SignIn(t, "alice@example.com")
+	env.SignIn(t, "bob@example.com")
+	requestID := regexp.MustCompile(`request <span class="code">[^<]*</span>`)
+	answer := func(to string) string {
+		t.Helper()
+		status, body, _ := postForm(b, profilePath+"/email", url.Values{"email": {to}, "current_password": {"a long enough password"}})
+		if status != http.StatusOK {
+			t.Fatalf("asking to move to %s: status %d; body: %.400s", to, status, body)
+		}
+		return requestID.ReplaceAllString(strings.ReplaceAll(body, to, "NEW ADDRESS"), "")
+	}
+	free, taken := answer("free@example.com"), answer("bob@example.com")
+	if free != taken {
+		t.Errorf("the answers differ:\nfree:  %s\ntaken: %s", free, taken)
+	}
+	if !strings.Contains(free, "We sent a link to <strong>NEW ADDRESS</strong>.") {
+		t.Errorf("the answer does not say where the link went: %.600s", free)
+	}
+	srv.Next(t, "free@example.com").Link(t, accounts.PathVerifyEmail)
+	if note := srv.Next(t, "bob@example.com"); strings.Contains(note.Text, "token=") {
+		t.Errorf("the owner of the taken address got a link: %s", note.Text)
 	}
 }
