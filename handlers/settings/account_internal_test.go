@@ -157,4 +157,11 @@ func TestEmailChangeAnswersAlikeForATakenAddress(t *testing.T) {
 	if note := srv.Next(t, "bob@example.com"); strings.Contains(note.Text, "token=") {
 		t.Errorf("the owner of the taken address got a link: %s", note.Text)
 	}
+	// A third request goes through and the next waits.
+	answer("third@example.com")
+	status, body, header := postForm(b, profilePath+"/email", url.Values{"email": {"fourth@example.com"}, "current_password": {"a long enough password"}})
+	if status != http.StatusTooManyRequests || header.Get("Retry-After") == "" ||
+		!strings.Contains(body, "You asked to change your address several times already. Wait ") || !strings.Contains(body, `value="fourth@example.com"`) {
+		t.Errorf("the fourth request: status %d, Retry-After %q; body: %.600s", status, header.Get("Retry-After"), body)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -121,9 +122,14 @@ func (p *Profile) changeEmail(w http.ResponseWriter, r *http.Request) {
 	if handled {
 		return
 	}
+	var tooSoon *accounts.ChangeTooSoonError
 	switch {
 	case problems != nil:
 		page.Errors = problems
+	case errors.As(err, &tooSoon):
+		wait := waitSeconds(tooSoon.Until, p.kit.Provider.Now())
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		status, page.Errors = http.StatusTooManyRequests, map[string]string{"form": "You asked to change your address several times already. " + waitIn(wait)}
 	case errors.Is(err, accounts.ErrMailDisabled):
 		status, page.Errors = http.StatusServiceUnavailable, map[string]string{"form": "This server sends no mail, so it cannot confirm a new address."}
 	default:

@@ -215,14 +215,18 @@ func waitSeconds(until, now time.Time) int {
 	return max(1, int(until.Sub(now).Round(time.Second)/time.Second))
 }
 
-// waitWords says how long to wait before the next try, in words.
+// waitWords says how long to wait before the next password, in words.
 func waitWords(until, now time.Time) string {
-	secs := waitSeconds(until, now)
-	if secs == 1 {
-		return "Too many wrong passwords. Wait a second, then try again."
+	return "Too many wrong passwords. " + waitIn(waitSeconds(until, now))
+}
+
+// waitIn says to wait secs seconds, in words.
+func waitIn(secs int) string {
+	switch {
+	case secs <= 1:
+		return "Wait a second, then try again."
+	case secs < 120:
+		return fmt.Sprintf("Wait %d seconds, then try again.", secs)
 	}
-	if secs < 120 {
-		return fmt.Sprintf("Too many wrong passwords. Wait %d seconds, then try again.", secs)
-	}
-	return fmt.Sprintf("Too many wrong passwords. Wait %d minutes, then try again.", (secs+59)/60)
+	return fmt.Sprintf("Wait %d minutes, then try again.", (secs+59)/60)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ajrly/ajrly-auth/provider/fields"
@@ -36,6 +37,22 @@ func (a *Accounts) ChangeName(ctx context.Context, u *storage.User, name string)
 // CodeSameEmail: the new address is the person's address already.
 const CodeSameEmail = "same_email"
 
+// emailChangeThrottle spaces a person's requests to change their address:
+// each one mails two addresses, one of them anybody's, so a session and a
+// password must not make the server a mail cannon. Two requests an hour are
+// free; after that each waits twice as long as the last, up to 30 minutes.
+var emailChangeThrottle = storage.ThrottlePolicy{Free: 2, Base: time.Minute, Max: 30 * time.Minute, Window: time.Hour}
+
+func emailChangeKey(userID string) string { return "email-change:" + userID }
+
+// ChangeTooSoonError refuses a request to change the address that comes
+// before Until, after several others.
+type ChangeTooSoonError struct{ Until time.Time }
+
+func (e *ChangeTooSoonError) Error() string {
+	return "too many email changes asked for; wait until " + e.Until.UTC().Format(time.RFC3339)
+}
+
 // RequestEmailChange starts moving u to newEmail: once the current
 // password proves it is them (see checkCurrentPassword for its errors), it
 // mails a link to the new address, which makes the change when followed
@@ -43,7 +60,8 @@ const CodeSameEmail = "same_email"
 // Nothing changes until the link is followed. A new address that already
 // has an account answers exactly as a free one (no enumeration): its
 // owner gets a note that someone asked to move an account there, and no
-// link. Problems of the form are fields.Errors of the fields "email" and
+// link. After a couple of requests in an hour, each waits longer
+// (*ChangeTooSoonError). Problems of the form are fields.Errors of the fields "email" and
 // "current_password";
 // ErrMailDisabled when the server sends no mail. It returns the new
 // address as stored.
@@ -70,7 +88,13 @@ func (a *Accounts) RequestEmailChange(ctx context.Context, u *storage.User, newE
 	if err := a.checkCurrentPassword(ctx, u, password); err != nil {
 		return "", err
 	}
-	_, err := a.store.UserByEmail(ctx, email)
+	allowed, until, err := a.store.ReserveAttempt(ctx, storage.ThrottleKey{Key: emailChangeKey(u.ID), Policy: emailChangeThrottle})
+	if err != nil {
+		return "", fmt.Errorf("request email change: %w", err)
+	} else if !allowed {
+		return "", &ChangeTooSoonError{Until: until}
+	}
+	_, err = a.store.UserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		link, err := a.NewLink(ctx, storage.PurposeChangeEmail, u, email)

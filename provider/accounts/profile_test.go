@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ajrly/ajrly-auth/internal/mail/mailtest"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
@@ -203,6 +204,39 @@ func TestRequestEmailChangeToATakenAddressTellsNothing(t *testing.T) {
 			}
 			if u := w.fresh(t, alice); u.Email != "alice@example.com" {
 				t.Errorf("alice moved to %s", u.Email)
+			}
+		})
+	}
+}
+
+// Each request mails two addresses, so a person's requests are spaced:
+// a few go at once, then each waits longer; a wrong password costs none.
+func TestRequestEmailChangeIsSpaced(t *testing.T) {
+	t.Parallel()
+	for _, b := range storagetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			w := newMailWorld(t, b)
+			ctx := context.Background()
+			alice := w.person(t, "alice@example.com")
+			if _, err := w.a.RequestEmailChange(ctx, alice, "new@example.com", "not the password"); !errors.Is(err, accounts.ErrWrongPassword) {
+				t.Fatalf("a wrong password: %v", err)
+			}
+			for i := 1; i <= 3; i++ {
+				if _, err := w.a.RequestEmailChange(ctx, alice, "new@example.com", password); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+			}
+			var tooSoon *accounts.ChangeTooSoonError
+			if _, err := w.a.RequestEmailChange(ctx, alice, "new@example.com", password); !errors.As(err, &tooSoon) || !tooSoon.Until.Equal(w.clock.Now().Add(time.Minute)) {
+				t.Fatalf("the fourth request at once: %v, want a minute's wait", err)
+			}
+			w.clock.Advance(time.Minute)
+			if _, err := w.a.RequestEmailChange(ctx, alice, "new@example.com", password); err != nil {
+				t.Fatalf("after the wait: %v", err)
+			}
+			for range 4 {
+				w.mail.Next(t, "new@example.com")
 			}
 		})
 	}
