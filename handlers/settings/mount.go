@@ -27,8 +27,8 @@ type Options struct {
 }
 
 // Mount registers the settings surface on r, which the CSRF middleware
-// guards: the account page, connected apps, API keys and the developer
-// dashboard.
+// guards: the account page, profile and security, connected apps, API
+// keys and the developer dashboard.
 func Mount(r *mux.Router, o Options) {
 	s := &site{kit: o.Kit}
 	home := &Home{site: s, store: o.Store}
@@ -36,6 +36,8 @@ func Mount(r *mux.Router, o Options) {
 		home.mailEnabled = o.Accounts.MailEnabled
 	}
 	home.Mount(r)
+	(&Profile{site: s, accounts: o.Accounts}).Mount(r)
+	(&Security{site: s, accounts: o.Accounts, store: o.Store}).Mount(r)
 	(&Apps{site: s, store: o.Store}).Mount(r)
 	(&APIKeys{site: s, store: o.Store, now: o.Provider.Now, usage: o.Usage, revealKey: o.RevealKey}).Mount(r)
 	(&Developer{site: s, store: o.Store, now: o.Provider.Now, revealKey: o.RevealKey, mode: o.RegistrationMode}).Mount(r)

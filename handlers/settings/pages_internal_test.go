@@ -1,11 +1,13 @@
 package settings
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -29,6 +31,8 @@ func TestPagesRender(t *testing.T) {
 		"developer": developerGoldenPage(base("Developer", user), user),
 		"home": homePage{BasePage: base("Your account", user), Orgs: []storage.MemberOrg{
 			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}, MailEnabled: true},
+		"profile":  profileGoldenPage(base("Profile", user)),
+		"security": securityGoldenPage(base("Security", user)),
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })
@@ -141,6 +145,34 @@ func developerGoldenPage(b web.BasePage, me *storage.User) developerPage {
 	}
 	for _, t := range tokens {
 		p.Tokens = append(p.Tokens, newTokenRow(&t, me, now))
+	}
+	return p
+}
+
+// profileGoldenPage is the profile of a person whose address is not
+// verified yet, right after asking to move to a new one, with a problem
+// in the name form.
+func profileGoldenPage(b web.BasePage) profilePage {
+	return profilePage{BasePage: b, Name: strings.Repeat("n", 101), SentTo: "alice@new.example.com", MailEnabled: true,
+		MaxName: accounts.MaxNameLength, Errors: map[string]string{"name": "Use at most 100 characters for your name."}}
+}
+
+// securityGoldenPage is the security page after a wrong current password,
+// with this browser and two others signed in, one of which sent a header
+// nobody recognises.
+func securityGoldenPage(b web.BasePage) securityPage {
+	now := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
+	sessions := []storage.LoginSession{
+		{IDDigest: "d1", AuthTime: now.Add(-2 * time.Hour), LastSeenAt: now, RemoteAddr: "192.0.2.10",
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
+		{IDDigest: "d2", AuthTime: now.AddDate(0, 0, -3), LastSeenAt: now.Add(-5 * time.Hour), RemoteAddr: "2001:db8::1",
+			UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"},
+		{IDDigest: "d3", AuthTime: now.AddDate(0, 0, -6), LastSeenAt: now.AddDate(0, 0, -1), UserAgent: "<script>alert(1)</script>"},
+	}
+	p := securityPage{BasePage: b, MinPassword: accounts.MinPasswordLength,
+		Errors: map[string]string{"current_password": "That is not your current password. Too many wrong passwords. Wait 2 seconds, then try again."}}
+	for i := range sessions {
+		p.Devices = append(p.Devices, newDevice(&sessions[i], &sessions[0]))
 	}
 	return p
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 )
 
@@ -14,12 +15,14 @@ import (
 // key or app is the readable "not found" page; every form posted without
 // its CSRF token is refused by the middleware (403), signed in or not,
 // and with it reaches its handler: an empty form is a 400 page naming
-// the problems, an unknown key, app, token, consent or organization 404.
+// the problems, an unknown key, app, token, consent, organization or
+// signed-in device 404; signing out the other devices needs no field and
+// sends the browser back to the page.
 func TestRoutes(t *testing.T) {
 	t.Parallel()
 	env := webtest.New(t)
 	Mount(env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store, RevealKey: make([]byte, 32),
-		RegistrationMode: clients.RegistrationToken})
+		RegistrationMode: clients.RegistrationToken, Accounts: accounts.New(env.Store, accounts.Config{})})
 	const html = "text/html"
 	noForm := url.Values{}
 	get := func(path string, status int) webtest.Route {
@@ -47,6 +50,16 @@ func TestRoutes(t *testing.T) {
 	add(
 		webtest.Route{Method: http.MethodGet, Path: "/", Status: http.StatusSeeOther, ContentType: html},
 		get("/", http.StatusOK),
+		get("/settings/profile", http.StatusOK),
+		post("/settings/profile/name", http.StatusBadRequest),
+		post("/settings/profile/email", http.StatusBadRequest),
+		get("/settings/security", http.StatusOK),
+		post("/settings/security/password", http.StatusBadRequest),
+		post("/settings/security/sessions/sign-out", http.StatusNotFound),
+		webtest.Route{Method: http.MethodPost, Path: "/settings/security/sessions/sign-out-others", SignedIn: true, Form: noForm,
+			Status: http.StatusForbidden, ContentType: html},
+		webtest.Route{Method: http.MethodPost, Path: "/settings/security/sessions/sign-out-others", SignedIn: true, Form: noForm, CSRF: true,
+			Status: http.StatusSeeOther, ContentType: ""},
 		get("/settings/apps", http.StatusOK),
 		post("/settings/apps/revoke", http.StatusNotFound),
 		get("/settings/api-keys", http.StatusOK),
