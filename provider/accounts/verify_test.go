@@ -15,7 +15,6 @@ import (
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
-
 // mailing returns the accounts of a new store whose clock the test moves,
 // mailing a real SMTP server.
 func mailing(t *testing.T, b storagetest.Backend) (*accounts.Accounts, *storage.Store, *storagetest.Clock, *mailtest.Server) {
