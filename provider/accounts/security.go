@@ -27,9 +27,6 @@ var (
 	// ErrTooManyAttempts: too many wrong current passwords; the check did
 	// not run.
 	ErrTooManyAttempts = errors.New("too many wrong passwords")
-	// ErrNotMailed: the change was made, but the mail telling the person
-	// could not be queued.
-	ErrNotMailed = errors.New("the change was made but its notice was not mailed")
 )
 
 // AttemptError is a refused current password: wrong (ErrWrongPassword),
@@ -93,7 +90,7 @@ type PasswordChange struct {
 // hold for u: someone who knew the old password may have signed in
 // elsewhere, or into an app, and keeps neither. Apps on the browser that
 // asked sign in again without a password, as its session remains. Then it
-// mails u that their password changed (ErrNotMailed when that could not be
+// mails u that their password changed (ErrNotTold when that could not be
 // queued; the change stands). It returns how many other sessions it ended.
 func (a *Accounts) ChangePassword(ctx context.Context, u *storage.User, c PasswordChange) (int64, error) {
 	var e fields.Errors
@@ -131,8 +128,5 @@ func (a *Accounts) ChangePassword(ctx context.Context, u *storage.User, c Passwo
 	if err != nil {
 		return 0, fmt.Errorf("change password: %w", err)
 	}
-	if err := a.send(ctx, u.Email, "password_changed", nil); err != nil && !errors.Is(err, ErrMailDisabled) {
-		return ended, fmt.Errorf("%w: %w", ErrNotMailed, err)
-	}
-	return ended, nil
+	return ended, a.tellPasswordChanged(ctx, u)
 }
