@@ -109,7 +109,7 @@ func (c *cli) usersSetPassword(ctx context.Context, cfg config.Config, email str
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("no user has the email %s", storage.NormalizeEmail(email))
-	case errors.Is(err, accounts.ErrNotTold):
+	case errors.Is(err, accounts.ErrNotSent):
 		fmt.Fprintf(c.stderr, "ajrly-auth: users set-password: %v\n", err)
 	case err != nil:
 		return err

@@ -117,7 +117,7 @@ func (s *Security) changePassword(w http.ResponseWriter, r *http.Request) {
 		Current: r.PostForm.Get("current_password"), New: r.PostForm.Get("password"), Confirm: r.PostForm.Get("confirm"),
 		KeepSession: s.kit.Cookie(r, web.SessionCookie),
 	})
-	if errors.Is(err, accounts.ErrNotTold) {
+	if errors.Is(err, accounts.ErrNotSent) {
 		s.kit.Log.ErrorContext(ctx, "mail the password change", "user_id", user.ID, "err", err)
 		err = nil
 	}

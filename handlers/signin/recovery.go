@@ -217,7 +217,7 @@ func (rc *Recovery) reset(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, accounts.ErrBusy):
 		rc.passwordsBusy(w, r)
 		return
-	case errors.Is(err, accounts.ErrNotTold):
+	case errors.Is(err, accounts.ErrNotSent):
 		rc.kit.Log.ErrorContext(ctx, "tell of a password reset", "user_id", user.ID, "err", err)
 	case err != nil:
 		rc.badLink(w, r, err)

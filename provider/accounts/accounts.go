@@ -73,16 +73,26 @@ func Check(p Person, o Options) fields.Errors {
 			e.AddCode(CodeInvalid, "email", "%q is not an email address (%v)", strings.TrimSpace(p.Email), err)
 		}
 	}
-	switch name := strings.TrimSpace(p.Name); {
-	case name == "" && o.RequireName:
-		e.AddCode(CodeRequired, "name", "is required")
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		e.AddCode(CodeTooLong, "name", "must be at most %d characters", MaxNameLength)
+	if strings.TrimSpace(p.Name) != "" || o.RequireName {
+		e = append(e, CheckName(p.Name)...)
 	}
 	if strings.TrimSpace(p.Organization) != "" {
 		if err := storage.ValidateOrgName(p.Organization); err != nil {
 			e.AddCode(CodeInvalid, "organization", "is not a valid organization name: %v", err)
 		}
+	}
+	return e
+}
+
+// CheckName applies the name rules (sign-up's, and a rename's): the problem
+// of the field "name", or nil. A person who gave a name keeps one.
+func CheckName(name string) fields.Errors {
+	var e fields.Errors
+	switch name = strings.TrimSpace(name); {
+	case name == "":
+		e.AddCode(CodeRequired, "name", "is required")
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		e.AddCode(CodeTooLong, "name", "must be at most %d characters", MaxNameLength)
 	}
 	return e
 }

@@ -59,7 +59,7 @@ func (a *Accounts) ConfirmEmail(ctx context.Context, token string) (*Confirmed, 
 	if out.Changed {
 		// Told after the change is stored: a mail that fails to queue
 		// must not undo it.
-		if err := a.send(ctx, out.Previous, "email_changed", map[string]string{"NewEmail": out.User.Email}); err != nil && !errors.Is(err, ErrMailDisabled) {
+		if err := mailResult(a.send(ctx, out.Previous, "email_changed", map[string]string{"NewEmail": out.User.Email})); err != nil {
 			return &out, fmt.Errorf("tell the old address of the change: %w", err)
 		}
 	}

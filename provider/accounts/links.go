@@ -23,6 +23,11 @@ const (
 	PathResetPassword = "/password/reset"
 )
 
+// ErrNotSent: the account change stands, but its mail could not be
+// queued (a full queue, a closed mailer); the surface logs it and answers
+// as if it had been, so that the answer never depends on the mail.
+var ErrNotSent = errors.New("the mail could not be queued")
+
 // ErrMailDisabled: the flow needs mail and this server sends none (no SMTP
 // setting outside demo mode).
 var ErrMailDisabled = errors.New("this server sends no mail")
@@ -53,6 +58,16 @@ func (a *Accounts) NewLink(ctx context.Context, purpose string, u *storage.User,
 		return "", err
 	}
 	return a.issuer + l.path + "?" + url.Values{"token": {token}}.Encode(), nil
+}
+
+// mailResult is the error a flow returns for the mail that tells of a
+// change already made: none when it was queued or the server sends no
+// mail, ErrNotSent otherwise.
+func mailResult(err error) error {
+	if err == nil || errors.Is(err, ErrMailDisabled) {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrNotSent, err)
 }
 
 // send queues a message from the embedded templates (internal/mail); it

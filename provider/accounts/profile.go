@@ -6,24 +6,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
-
-// CheckName applies the name rules of sign-up to a new name: the problem
-// of the field "name", or nil. A person who gave a name keeps one.
-func CheckName(name string) fields.Errors {
-	var e fields.Errors
-	switch name = strings.TrimSpace(name); {
-	case name == "":
-		e.AddCode(CodeRequired, "name", "is required")
-	case utf8.RuneCountInString(name) > MaxNameLength:
-		e.AddCode(CodeTooLong, "name", "must be at most %d characters", MaxNameLength)
-	}
-	return e
-}
 
 // ChangeName gives u a new name (fields.Errors when the name rules refuse
 // it).

@@ -16,10 +16,6 @@ import (
 // every token issued to them. An operator can do the same from the command
 // line (ResetLink, SetPassword).
 
-// ErrNotTold: the password was changed, but the mail telling the person so
-// could not be queued. The change stands; the caller logs the error.
-var ErrNotTold = errors.New("the password was changed, but the mail telling of it could not be queued")
-
 // noAccount is the person id the unknown-address path of RequestReset
 // works on: no person has it (ids start usr_).
 const noAccount = "none"
@@ -96,7 +92,7 @@ func (a *Accounts) resetUser(ctx context.Context, t *storage.AccountToken) (*sto
 // theirs ended and every code and token issued to them revoked. Of two
 // resets with one link at once exactly one succeeds. The errors are
 // ResetFor's and ErrBusy; on any of them nothing changed. The person is
-// then told by mail (ErrNotTold, with the person, when that fails).
+// then told by mail (ErrNotSent, with the person, when that fails).
 func (a *Accounts) ResetPassword(ctx context.Context, token, password string) (*storage.User, error) {
 	u, err := a.ResetFor(ctx, token)
 	if err != nil {
@@ -166,9 +162,5 @@ func (a *Accounts) replacePassword(ctx context.Context, userID, hash string) err
 // that a change they did not make does not go unnoticed; a server without
 // mail tells nobody.
 func (a *Accounts) tellPasswordChanged(ctx context.Context, u *storage.User) error {
-	err := a.send(ctx, u.Email, "password_changed", nil)
-	if err != nil && !errors.Is(err, ErrMailDisabled) {
-		return fmt.Errorf("%w: %w", ErrNotTold, err)
-	}
-	return nil
+	return mailResult(a.send(ctx, u.Email, "password_changed", nil))
 }

@@ -90,7 +90,7 @@ type PasswordChange struct {
 // hold for u: someone who knew the old password may have signed in
 // elsewhere, or into an app, and keeps neither. Apps on the browser that
 // asked sign in again without a password, as its session remains. Then it
-// mails u that their password changed (ErrNotTold when that could not be
+// mails u that their password changed (ErrNotSent when that could not be
 // queued; the change stands). It returns how many other sessions it ended.
 func (a *Accounts) ChangePassword(ctx context.Context, u *storage.User, c PasswordChange) (int64, error) {
 	var e fields.Errors

@@ -10,11 +10,6 @@ import (
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
-// ErrNotSent: the account change stands, but its mail could not be
-// queued (a full queue, a closed mailer); the surface logs it and answers
-// as if it had been, so that the answer never depends on the mail.
-var ErrNotSent = errors.New("the mail could not be queued")
-
 // ErrAlreadyVerified: the person's address is verified; there is nothing
 // to resend.
 var ErrAlreadyVerified = errors.New("the email address is already verified")
@@ -70,15 +65,6 @@ func (a *Accounts) SignUp(ctx context.Context, p Person, o Options) (*Created, e
 		return nil, err
 	}
 	return made, mailResult(a.SendVerification(ctx, made.User))
-}
-
-// mailResult is the error a flow returns for its mail: none when it was
-// queued or the server sends no mail, ErrNotSent otherwise.
-func mailResult(err error) error {
-	if err == nil || errors.Is(err, ErrMailDisabled) {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", ErrNotSent, err)
 }
 
 // SendVerification mails u a fresh link that verifies their address (24
