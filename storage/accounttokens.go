@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -66,29 +67,31 @@ func (s *Store) CreateAccountToken(ctx context.Context, purpose, userID, email s
 	return token, t, nil
 }
 
-// AccountTokenFor returns the token for purpose a link carries if it can
-// still be used; otherwise ErrTokenExpired, ErrTokenUsed or ErrNotFound
-// (unknown, tampered, or for another purpose).
-func (s *Store) AccountTokenFor(ctx context.Context, purpose, token string) (*AccountToken, error) {
+// AccountTokenFor returns the token a link carries if it is for one of
+// the purposes (a link to /email/verify carries a verification or a
+// change of address) and can still be used; otherwise ErrTokenExpired,
+// ErrTokenUsed or ErrNotFound (unknown, tampered, or for another purpose).
+func (s *Store) AccountTokenFor(ctx context.Context, token string, purposes ...string) (*AccountToken, error) {
 	var t AccountToken
-	if err := s.conn(ctx).Where("digest = ? AND purpose = ?", DigestHex(token), purpose).Take(&t).Error; err != nil {
-		return nil, fmt.Errorf("find %s token: %w", purpose, s.translate(err, ErrNotFound))
+	if err := s.conn(ctx).Where("digest = ? AND purpose IN ?", DigestHex(token), purposes).Take(&t).Error; err != nil {
+		return nil, fmt.Errorf("find %s token: %w", strings.Join(purposes, " or "), s.translate(err, ErrNotFound))
 	}
 	switch {
 	case t.UsedAt != nil:
-		return nil, fmt.Errorf("%s token: %w", purpose, ErrTokenUsed)
+		return nil, fmt.Errorf("%s token: %w", t.Purpose, ErrTokenUsed)
 	case !utc(s.now()).Before(t.ExpiresAt):
-		return nil, fmt.Errorf("%s token: %w", purpose, ErrTokenExpired)
+		return nil, fmt.Errorf("%s token: %w", t.Purpose, ErrTokenExpired)
 	}
 	return &t, nil
 }
 
-// RedeemAccountToken uses up the token for purpose a link carries and
-// returns it; the errors are AccountTokenFor's. Of two requests redeeming
-// the same token at once, exactly one succeeds. Run it in the transaction
-// of what the token allows, so that a failure there leaves it usable.
-func (s *Store) RedeemAccountToken(ctx context.Context, purpose, token string) (*AccountToken, error) {
-	t, err := s.AccountTokenFor(ctx, purpose, token)
+// RedeemAccountToken uses up the token a link carries and returns it (its
+// Purpose says which of the purposes it is for); the errors are
+// AccountTokenFor's. Of two requests redeeming the same token at once,
+// exactly one succeeds. Run it in the transaction of what the token
+// allows, so that a failure there leaves it usable.
+func (s *Store) RedeemAccountToken(ctx context.Context, token string, purposes ...string) (*AccountToken, error) {
+	t, err := s.AccountTokenFor(ctx, token, purposes...)
 	if err != nil {
 		return nil, err
 	}
@@ -97,10 +100,10 @@ func (s *Store) RedeemAccountToken(ctx context.Context, purpose, token string) (
 		Where("digest = ? AND used_at IS NULL AND expires_at > ?", t.Digest, now).
 		Update("used_at", now)
 	if res.Error != nil {
-		return nil, fmt.Errorf("redeem %s token: %w", purpose, s.translate(res.Error, ErrNotFound))
+		return nil, fmt.Errorf("redeem %s token: %w", t.Purpose, s.translate(res.Error, ErrNotFound))
 	}
 	if res.RowsAffected == 0 {
-		return nil, fmt.Errorf("%s token: %w", purpose, ErrTokenUsed)
+		return nil, fmt.Errorf("%s token: %w", t.Purpose, ErrTokenUsed)
 	}
 	t.UsedAt = &now
 	return t, nil

@@ -39,16 +39,25 @@ type Confirmed struct {
 func (a *Accounts) ConfirmEmail(ctx context.Context, token string) (*Confirmed, error) {
 	var out Confirmed
 	err := a.store.InTx(ctx, func(ctx context.Context) error {
-		t, err := a.store.RedeemAccountToken(ctx, storage.PurposeVerifyEmail, token)
-		if errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrTokenUsed) && !errors.Is(err, storage.ErrTokenExpired) {
-			return a.changeEmail(ctx, token, &out)
-		} else if err != nil {
+		t, err := a.store.RedeemAccountToken(ctx, token, emailLinkPurposes...)
+		if err != nil {
 			return err
 		}
-		if err := a.store.MarkEmailVerified(ctx, t.UserID, t.Email); err != nil {
+		if t.Purpose == storage.PurposeChangeEmail {
+			before, err := a.store.UserByID(ctx, t.UserID)
+			if err != nil {
+				return err
+			}
+			if err := a.store.SetUserEmail(ctx, t.UserID, t.Email); err != nil {
+				return err
+			}
+			out.Changed, out.Previous = true, before.Email
+		} else if err := a.store.MarkEmailVerified(ctx, t.UserID, t.Email); errors.Is(err, storage.ErrNotFound) {
 			// The person changed their address since: this link is for
 			// an address that is no longer theirs.
 			return fmt.Errorf("verify email: %w", storage.ErrTokenExpired)
+		} else if err != nil {
+			return err
 		}
 		out.User, err = a.store.UserByID(ctx, t.UserID)
 		return err
@@ -66,20 +75,5 @@ func (a *Accounts) ConfirmEmail(ctx context.Context, token string) (*Confirmed, 
 	return &out, nil
 }
 
-// changeEmail redeems an email-change token into out.
-func (a *Accounts) changeEmail(ctx context.Context, token string, out *Confirmed) error {
-	t, err := a.store.RedeemAccountToken(ctx, storage.PurposeChangeEmail, token)
-	if err != nil {
-		return err
-	}
-	before, err := a.store.UserByID(ctx, t.UserID)
-	if err != nil {
-		return err
-	}
-	if err := a.store.SetUserEmail(ctx, t.UserID, t.Email); err != nil {
-		return err
-	}
-	out.Changed, out.Previous = true, before.Email
-	out.User, err = a.store.UserByID(ctx, t.UserID)
-	return err
-}
+// emailLinkPurposes are the tokens a link to /email/verify may carry.
+var emailLinkPurposes = []string{storage.PurposeVerifyEmail, storage.PurposeChangeEmail}

@@ -66,7 +66,7 @@ func (a *Accounts) ResetLink(ctx context.Context, email string) (string, error) 
 // a token of another purpose), used, expired — and expired too when the
 // person's address is no longer the one the link was sent to.
 func (a *Accounts) ResetFor(ctx context.Context, token string) (*storage.User, error) {
-	t, err := a.store.AccountTokenFor(ctx, storage.PurposeResetPassword, token)
+	t, err := a.store.AccountTokenFor(ctx, token, storage.PurposeResetPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, password string) (*
 		return nil, err
 	}
 	err = a.store.InTx(ctx, func(ctx context.Context) error {
-		t, err := a.store.RedeemAccountToken(ctx, storage.PurposeResetPassword, token)
+		t, err := a.store.RedeemAccountToken(ctx, token, storage.PurposeResetPassword)
 		if err != nil {
 			return err
 		}

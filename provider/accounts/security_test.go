@@ -80,7 +80,7 @@ func TestChangePassword(t *testing.T) {
 				}
 			}
 			u, _ := url.Parse(reset)
-			if _, err := w.store.AccountTokenFor(ctx, storage.PurposeResetPassword, u.Query().Get("token")); !errors.Is(err, storage.ErrNotFound) {
+			if _, err := w.store.AccountTokenFor(ctx, u.Query().Get("token"), storage.PurposeResetPassword); !errors.Is(err, storage.ErrNotFound) {
 				t.Errorf("a pending reset link still works: %v", err)
 			}
 			msg := w.mail.Next(t, alice.Email)

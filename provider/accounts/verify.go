@@ -107,9 +107,6 @@ func (a *Accounts) ResendVerification(ctx context.Context, u *storage.User) erro
 // shows a dead link's error at once): nil, or storage's ErrTokenExpired,
 // ErrTokenUsed or ErrNotFound, as ConfirmEmail would answer.
 func (a *Accounts) CheckEmailLink(ctx context.Context, token string) error {
-	_, err := a.store.AccountTokenFor(ctx, storage.PurposeVerifyEmail, token)
-	if errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrTokenUsed) && !errors.Is(err, storage.ErrTokenExpired) {
-		_, err = a.store.AccountTokenFor(ctx, storage.PurposeChangeEmail, token)
-	}
+	_, err := a.store.AccountTokenFor(ctx, token, emailLinkPurposes...)
 	return err
 }

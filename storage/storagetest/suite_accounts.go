@@ -34,28 +34,31 @@ func testAccountTokenLifecycle(t *testing.T, s *storage.Store, clock *Clock) {
 	if len(token) < 43 || strings.Contains(row.Digest, token) || row.Email != "link@example.com" {
 		t.Fatalf("token %q, row %+v: want 32 random bytes stored only as a digest, the address normalized", token, row)
 	}
-	if _, err := s.AccountTokenFor(ctx(t), storage.PurposeResetPassword, token); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.AccountTokenFor(ctx(t), token, storage.PurposeResetPassword); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("token for another purpose: %v, want ErrNotFound", err)
 	}
-	if _, err := s.AccountTokenFor(ctx(t), storage.PurposeVerifyEmail, token+"x"); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.AccountTokenFor(ctx(t), token+"x", storage.PurposeVerifyEmail); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("tampered token: %v, want ErrNotFound", err)
 	}
-	got, err := s.AccountTokenFor(ctx(t), storage.PurposeVerifyEmail, token)
+	got, err := s.AccountTokenFor(ctx(t), token, storage.PurposeVerifyEmail)
 	Must(t, err)
 	if got.UserID != u.ID || got.UsedAt != nil {
 		t.Fatalf("token = %+v", got)
 	}
-	if _, err := s.RedeemAccountToken(ctx(t), storage.PurposeVerifyEmail, token); err != nil {
+	if either, err := s.AccountTokenFor(ctx(t), token, storage.PurposeChangeEmail, storage.PurposeVerifyEmail); err != nil || either.Purpose != storage.PurposeVerifyEmail {
+		t.Fatalf("token for either of two purposes: %+v, %v; want the verification token", either, err)
+	}
+	if _, err := s.RedeemAccountToken(ctx(t), token, storage.PurposeVerifyEmail); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RedeemAccountToken(ctx(t), storage.PurposeVerifyEmail, token); !errors.Is(err, storage.ErrTokenUsed) {
+	if _, err := s.RedeemAccountToken(ctx(t), token, storage.PurposeVerifyEmail); !errors.Is(err, storage.ErrTokenUsed) {
 		t.Fatalf("reused token: %v, want ErrTokenUsed", err)
 	}
 
 	late, _, err := s.CreateAccountToken(ctx(t), storage.PurposeResetPassword, u.ID, u.Email, time.Hour)
 	Must(t, err)
 	clock.Advance(time.Hour)
-	if _, err := s.RedeemAccountToken(ctx(t), storage.PurposeResetPassword, late); !errors.Is(err, storage.ErrTokenExpired) || !errors.Is(err, storage.ErrNotFound) {
+	if _, err := s.RedeemAccountToken(ctx(t), late, storage.PurposeResetPassword); !errors.Is(err, storage.ErrTokenExpired) || !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("expired token: %v, want ErrTokenExpired (an ErrNotFound)", err)
 	}
 	if n, err := s.DeleteExpired(ctx(t), 10); err != nil || n < 1 {
@@ -72,7 +75,7 @@ func testAccountTokensSuperseded(t *testing.T, s *storage.Store, _ *Clock) {
 		return tok
 	}
 	usable := func(purpose, token string) bool {
-		_, err := s.AccountTokenFor(ctx(t), purpose, token)
+		_, err := s.AccountTokenFor(ctx(t), token, purpose)
 		return err == nil
 	}
 	first := newToken(storage.PurposeResetPassword)
@@ -106,7 +109,7 @@ func testAccountTokenRace(t *testing.T, s *storage.Store, _ *Clock) {
 		go func() {
 			defer wg.Done()
 			results <- s.InTx(ctx(t), func(c2 context.Context) error {
-				_, err := s.RedeemAccountToken(c2, storage.PurposeResetPassword, token)
+				_, err := s.RedeemAccountToken(c2, token, storage.PurposeResetPassword)
 				return err
 			})
 		}()

@@ -93,7 +93,7 @@ func testDeleteUser(t *testing.T, s *storage.Store, clock *Clock) {
 		want("session", err)
 		_, err = s.APIKeyByID(ctx(t), x.key.ID)
 		want("API key", err)
-		_, err = s.AccountTokenFor(ctx(t), storage.PurposeVerifyEmail, x.link)
+		_, err = s.AccountTokenFor(ctx(t), x.link, storage.PurposeVerifyEmail)
 		want("mail link", err)
 		_, err = s.UserByID(ctx(t), u.ID)
 		want("person", err)
