@@ -45,11 +45,12 @@ func (s *Store) OwnedOrganizations(ctx context.Context, userID string) ([]OwnedO
 // nothing changed.
 func (s *Store) DeleteUser(ctx context.Context, userID string, orgIDs ...string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.RevokeUserTokens(ctx, userID); err != nil {
+			return fmt.Errorf("delete user %s: %w", userID, err)
+		}
 		db := s.pool(ctx)
-		for _, table := range []string{tableCodes, tableAccess, tableRefresh, tablePKCE, tableOIDC, "auth_flows"} {
-			if _, err := db.ExecContext(ctx, s.q("DELETE FROM "+table+" WHERE subject = ?"), userID); err != nil {
-				return fmt.Errorf("delete user %s: %s: %w", userID, table, s.translate(err, ErrNotFound))
-			}
+		if _, err := db.ExecContext(ctx, s.q("DELETE FROM auth_flows WHERE subject = ?"), userID); err != nil {
+			return fmt.Errorf("delete user %s: auth_flows: %w", userID, s.translate(err, ErrNotFound))
 		}
 		res, err := db.ExecContext(ctx, s.q("DELETE FROM users WHERE id = ?"), userID)
 		if err != nil {

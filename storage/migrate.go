@@ -362,7 +362,9 @@ CREATE INDEX account_tokens_user_purpose_idx ON account_tokens (user_id, purpose
 CREATE INDEX account_tokens_expires_at_idx ON account_tokens (expires_at);
 CREATE INDEX oauth_authorize_codes_subject_idx ON oauth_authorize_codes (subject);
 CREATE INDEX oauth_access_tokens_subject_idx ON oauth_access_tokens (subject);
-CREATE INDEX oauth_refresh_tokens_subject_idx ON oauth_refresh_tokens (subject)`
+CREATE INDEX oauth_refresh_tokens_subject_idx ON oauth_refresh_tokens (subject);
+CREATE INDEX oauth_pkce_subject_idx ON oauth_pkce (subject);
+CREATE INDEX oauth_oidc_sessions_subject_idx ON oauth_oidc_sessions (subject)`
 
 // givePersonalOrganizations gives every person who belongs to no
 // organization a personal one they own: every token for a person names an

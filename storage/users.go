@@ -175,12 +175,18 @@ func (s *Store) updateUser(ctx context.Context, userID string, cols map[string]a
 	return nil
 }
 
-// RevokeUserTokens deletes every authorization code, access token and
-// refresh token issued for a person, whatever the client: after a
-// password reset no app keeps a session the old password opened.
+// personTokenTables are the tables of what fosite issued for a person:
+// codes, access and refresh tokens, and the PKCE and OpenID Connect state
+// of their codes.
+var personTokenTables = []string{tableCodes, tableAccess, tableRefresh, tablePKCE, tableOIDC}
+
+// RevokeUserTokens deletes every authorization code (with its PKCE and
+// OpenID Connect state), access token and refresh token issued for a
+// person, whatever the client: after a password reset no app keeps a
+// session the old password opened.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
-		for _, table := range []string{tableCodes, tableAccess, tableRefresh} {
+		for _, table := range personTokenTables {
 			_, err := s.pool(ctx).ExecContext(ctx, s.q("DELETE FROM "+table+" WHERE subject = ?"), userID)
 			if err != nil {
 				return fmt.Errorf("revoke tokens of %s in %s: %w", userID, table, s.translate(err, ErrNotFound))

@@ -23,7 +23,7 @@ var accountCases = []testCase{
 	{"verifying an address needs it to still be the person's", testMarkEmailVerified},
 	{"a new address must be free and comes verified", testSetUserEmail},
 	{"a person's devices are listed and signed out one by one or all but this one", testUserLoginSessions},
-	{"revoking a person's tokens takes every client's and nobody else's", testRevokeUserTokens},
+	{"revoking a person's tokens takes every client's codes, tokens, PKCE and OIDC state, and nobody else's", testRevokeUserTokens},
 }
 
 func testAccountTokenLifecycle(t *testing.T, s *storage.Store, clock *Clock) {
@@ -236,6 +236,8 @@ func testRevokeUserTokens(t *testing.T, s *storage.Store, clock *Clock) {
 		Must(t, s.CreateAuthorizeCodeSession(ctx(t), "ac-"+sig, req))
 		Must(t, s.CreateAccessTokenSession(ctx(t), "at-"+sig, req))
 		Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-"+sig, "at-"+sig, req))
+		Must(t, s.CreatePKCERequestSession(ctx(t), "pk-"+sig, req))
+		Must(t, s.CreateOpenIDConnectSession(ctx(t), "oc-"+sig, req))
 	}
 	mint(c, alice, "alice-app")
 	mint(otherClient, alice, "alice-other")
@@ -245,9 +247,12 @@ func testRevokeUserTokens(t *testing.T, s *storage.Store, clock *Clock) {
 		_, errAC := s.GetAuthorizeCodeSession(ctx(t), "ac-"+sig, newSession())
 		_, errAT := s.GetAccessTokenSession(ctx(t), "at-"+sig, newSession())
 		_, errRT := s.GetRefreshTokenSession(ctx(t), "rt-"+sig, newSession())
-		gone := errors.Is(errAC, fosite.ErrNotFound) && errors.Is(errAT, fosite.ErrNotFound) && errors.Is(errRT, fosite.ErrNotFound)
-		if gone != wantGone {
-			t.Errorf("tokens %s gone = %v, want %v (%v, %v, %v)", sig, gone, wantGone, errAC, errAT, errRT)
+		_, errPK := s.GetPKCERequestSession(ctx(t), "pk-"+sig, newSession())
+		_, errOC := s.GetOpenIDConnectSession(ctx(t), "oc-"+sig, newRequest(t, s, c, clock, time.Hour))
+		for _, err := range []error{errAC, errAT, errRT, errPK, errOC} {
+			if gone := errors.Is(err, fosite.ErrNotFound); gone != wantGone {
+				t.Errorf("%s: gone = %v, want %v (%v)", sig, gone, wantGone, err)
+			}
 		}
 	}
 }
