@@ -36,8 +36,6 @@ type Message struct {
 	Subject string
 	// Text and HTML are the decoded bodies of the two parts.
 	Text, HTML string
-	// Raw is the message as it came over the wire.
-	Raw []byte
 }
 
 // Server is an SMTP server on 127.0.0.1 that accepts every message.
@@ -230,7 +228,7 @@ func (c *session) Logout() error { return nil }
 // parse takes a multipart/alternative message apart, decoding its parts'
 // transfer encodings.
 func parse(raw []byte) (Message, error) {
-	m := Message{Raw: raw}
+	var m Message
 	msg, err := netmail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return m, fmt.Errorf("read message: %w", err)
