@@ -8,11 +8,12 @@ import (
 	"github.com/ory/fosite/handler/openid"
 
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
+	"github.com/ajrly/ajrly-auth/storage"
 )
 
 // ClaimOrg is the claim, in ID tokens, sessions, introspection answers and
 // UserInfo, with the organization a person acts in.
-const ClaimOrg = "org"
+const ClaimOrg = storage.ClaimOrg
 
 // SessionOrg returns the organization a token's session acts in ("" for
 // none: a client acting for itself).

@@ -31,6 +31,7 @@ var migrations = []migration{
 	{4, "dynamic client registration: client metadata, keys, rotated secrets, initial access tokens", migration4, nil},
 	{5, "resource servers; a personal organization for everyone without one", migration5, givePersonalOrganizations},
 	{6, "single-use tokens of links in mail (verification, email change, password reset)", migration6, nil},
+	{7, "teams: invitations, the audit log, the organization each token acts in", migration7, nil},
 }
 
 // SchemaVersion is the schema version this binary writes and expects.
@@ -45,6 +46,7 @@ func (s *Store) ddl(stmt string) string {
 		"{ts}":     {"DATETIME", "TIMESTAMP WITH TIME ZONE"},
 		"{bytes}":  {"BLOB", "BYTEA"},
 		"{bigint}": {"INTEGER", "BIGINT"},
+		"{serial}": {"INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY"},
 	}
 	for k, v := range types {
 		if s.dialect == "postgres" {
@@ -365,6 +367,48 @@ CREATE INDEX oauth_access_tokens_subject_idx ON oauth_access_tokens (subject);
 CREATE INDEX oauth_refresh_tokens_subject_idx ON oauth_refresh_tokens (subject);
 CREATE INDEX oauth_pkce_subject_idx ON oauth_pkce (subject);
 CREATE INDEX oauth_oidc_sessions_subject_idx ON oauth_oidc_sessions (subject)`
+
+// migration7: invitations into an organization (for addresses that may
+// have no account yet, so not account_tokens, whose rows belong to a
+// person); the append-only audit log, numbered so that a cursor is one
+// indexed comparison; and the organization each code and token acts in,
+// so that removing a member revokes exactly their tokens there.
+var migration7 = `
+CREATE TABLE invitations (
+	id TEXT PRIMARY KEY,
+	org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+	email TEXT NOT NULL,
+	role TEXT NOT NULL,
+	digest TEXT NOT NULL,
+	invited_by TEXT NOT NULL DEFAULT '',
+	created_at {ts} NOT NULL,
+	expires_at {ts} NOT NULL,
+	sent_at {ts} NOT NULL,
+	accepted_at {ts},
+	accepted_by TEXT NOT NULL DEFAULT '',
+	revoked_at {ts}
+);
+CREATE UNIQUE INDEX invitations_digest_key ON invitations (digest);
+CREATE INDEX invitations_org_id_idx ON invitations (org_id);
+CREATE INDEX invitations_email_idx ON invitations (email);
+CREATE TABLE audit_events (
+	id {serial},
+	created_at {ts} NOT NULL,
+	kind TEXT NOT NULL,
+	org_id TEXT NOT NULL DEFAULT '',
+	actor_id TEXT NOT NULL DEFAULT '',
+	actor TEXT NOT NULL DEFAULT '',
+	target_id TEXT NOT NULL DEFAULT '',
+	target TEXT NOT NULL DEFAULT '',
+	detail TEXT NOT NULL DEFAULT '',
+	ip TEXT NOT NULL DEFAULT '',
+	user_agent TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_events_org_id_idx ON audit_events (org_id, id);
+CREATE INDEX audit_events_created_at_idx ON audit_events (created_at);
+ALTER TABLE oauth_authorize_codes ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE oauth_access_tokens ADD COLUMN org_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE oauth_refresh_tokens ADD COLUMN org_id TEXT NOT NULL DEFAULT ''`
 
 // givePersonalOrganizations gives every person who belongs to no
 // organization a personal one they own: every token for a person names an

@@ -63,6 +63,27 @@ type tokenRow struct {
 	session         []byte
 	active          bool
 	accessSignature string
+	orgID           string // the organization a person's grant acts in ("" for none)
+}
+
+// ClaimOrg is the claim of a person's session (and of their ID tokens)
+// naming the organization the grant acts in. It is stored beside codes
+// and tokens so that removing a member revokes their grants there alone.
+const ClaimOrg = "org"
+
+// sessionOrg returns the organization a session's grant acts in.
+func sessionOrg(sess fosite.Session) string {
+	if s, ok := sess.(openid.Session); ok && s.IDTokenClaims() != nil {
+		if org, ok := s.IDTokenClaims().Extra[ClaimOrg].(string); ok {
+			return org
+		}
+	}
+	return ""
+}
+
+// hasOrgColumn reports whether a request table records the organization.
+func hasOrgColumn(table string) bool {
+	return table == tableCodes || table == tableAccess || table == tableRefresh
 }
 
 // rowFromRequest flattens a fosite request; expiry is the session's expiry
@@ -94,6 +115,7 @@ func rowFromRequest(signature string, r fosite.Requester, expiryOf fosite.TokenT
 	row.form = form.Encode()
 	if sess := r.GetSession(); sess != nil {
 		row.subject = sess.GetSubject()
+		row.orgID = sessionOrg(sess)
 		row.expiresAt = sess.GetExpiresAt(expiryOf)
 		b, err := json.Marshal(sess)
 		if err != nil {
@@ -119,10 +141,14 @@ func (s *Store) insertToken(ctx context.Context, table string, row tokenRow) err
 		scopes, granted_scopes, audience, granted_audience, form, session, active`
 	args := []any{row.signature, row.requestID, row.clientID, row.subject, row.requestedAt, row.expiresAt,
 		row.scopes, row.grantedScopes, row.audience, row.grantedAudience, row.form, string(row.session), row.active}
-	if table == tableRefresh {
-		query += ", access_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-		args = append(args, row.accessSignature)
-	} else {
+	switch {
+	case table == tableRefresh:
+		query += ", org_id, access_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, row.orgID, row.accessSignature)
+	case hasOrgColumn(table):
+		query += ", org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, row.orgID)
+	default:
 		query += ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	}
 	if _, err := s.pool(ctx).ExecContext(ctx, s.q(query), args...); err != nil {

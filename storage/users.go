@@ -195,3 +195,28 @@ func (s *Store) RevokeUserTokens(ctx context.Context, userID string) error {
 		return nil
 	})
 }
+
+// orgTokenTables are the request tables that record the organization a
+// grant acts in (the PKCE and OpenID Connect state of a code is useless
+// once the code is gone).
+var orgTokenTables = []string{tableCodes, tableAccess, tableRefresh}
+
+// RevokeUserOrgTokens deletes the codes, access tokens and refresh tokens
+// a person holds for grants acting in one organization, whatever the
+// client: a member removed from it keeps no app's access there, and keeps
+// every other. Rows from before the organization was recorded (org_id
+// empty) are revoked too, since they cannot be told apart.
+func (s *Store) RevokeUserOrgTokens(ctx context.Context, userID, orgID string) error {
+	if userID == "" || orgID == "" {
+		return errors.New("revoke tokens in an organization: a person and an organization are required")
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for _, table := range orgTokenTables {
+			_, err := s.pool(ctx).ExecContext(ctx, s.q("DELETE FROM "+table+" WHERE subject = ? AND (org_id = ? OR org_id = '')"), userID, orgID)
+			if err != nil {
+				return fmt.Errorf("revoke tokens of %s in %s: %w", userID, table, s.translate(err, ErrNotFound))
+			}
+		}
+		return nil
+	})
+}
