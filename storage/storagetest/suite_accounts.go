@@ -24,6 +24,7 @@ var accountCases = []testCase{
 	{"a new address must be free and comes verified", testSetUserEmail},
 	{"a person's devices are listed and signed out one by one or all but this one", testUserLoginSessions},
 	{"revoking a person's tokens takes every client's codes, tokens, PKCE and OIDC state, and nobody else's", testRevokeUserTokens},
+	{"revoking a person's tokens in one organization leaves their grants in others and everyone else's", testRevokeUserOrgTokens},
 }
 
 func testAccountTokenLifecycle(t *testing.T, s *storage.Store, clock *Clock) {
@@ -250,6 +251,36 @@ func testRevokeUserTokens(t *testing.T, s *storage.Store, clock *Clock) {
 		_, errPK := s.GetPKCERequestSession(ctx(t), "pk-"+sig, newSession())
 		_, errOC := s.GetOpenIDConnectSession(ctx(t), "oc-"+sig, newRequest(t, s, c, clock, time.Hour))
 		for _, err := range []error{errAC, errAT, errRT, errPK, errOC} {
+			if gone := errors.Is(err, fosite.ErrNotFound); gone != wantGone {
+				t.Errorf("%s: gone = %v, want %v (%v)", sig, gone, wantGone, err)
+			}
+		}
+	}
+}
+
+func testRevokeUserOrgTokens(t *testing.T, s *storage.Store, clock *Clock) {
+	c := newClient(t, s)
+	mint := func(subject, org, sig string) {
+		req := newRequest(t, s, c, clock, time.Hour)
+		sess := req.Session.(*openid.DefaultSession)
+		sess.Subject = subject
+		sess.Claims.Extra = map[string]any{storage.ClaimOrg: org}
+		Must(t, s.CreateAuthorizeCodeSession(ctx(t), "ac-"+sig, req))
+		Must(t, s.CreateAccessTokenSession(ctx(t), "at-"+sig, req))
+		Must(t, s.CreateRefreshTokenSession(ctx(t), "rt-"+sig, "at-"+sig, req))
+	}
+	mint("usr_alice", "org_team", "alice-team")
+	mint("usr_alice", "org_home", "alice-home")
+	mint("usr_bob", "org_team", "bob-team")
+	if err := s.RevokeUserOrgTokens(ctx(t), "usr_alice", ""); err == nil {
+		t.Fatal("revoking in no organization: no error, want one (it would revoke everything of theirs)")
+	}
+	Must(t, s.RevokeUserOrgTokens(ctx(t), "usr_alice", "org_team"))
+	for sig, wantGone := range map[string]bool{"alice-team": true, "alice-home": false, "bob-team": false} {
+		_, errAC := s.GetAuthorizeCodeSession(ctx(t), "ac-"+sig, newSession())
+		_, errAT := s.GetAccessTokenSession(ctx(t), "at-"+sig, newSession())
+		_, errRT := s.GetRefreshTokenSession(ctx(t), "rt-"+sig, newSession())
+		for _, err := range []error{errAC, errAT, errRT} {
 			if gone := errors.Is(err, fosite.ErrNotFound); gone != wantGone {
 				t.Errorf("%s: gone = %v, want %v (%v)", sig, gone, wantGone, err)
 			}
