@@ -170,15 +170,27 @@ func (s *Store) RevokeUserOrgAccessTokens(ctx context.Context, userID, orgID str
 	return nil
 }
 
-// RevokeMemberAccess takes away at once everything a person holds in an
-// organization, in one transaction: their sessions working in it, the API
-// keys they created there, the consents they gave acting in it and the
-// codes and tokens of those grants. Their membership is RemoveMember's.
+// ClearMemberLoginSessions makes a person's sessions working in an
+// organization work in none (their person picks another), for a person
+// who left it: they stay signed in. It returns how many there were.
+func (s *Store) ClearMemberLoginSessions(ctx context.Context, orgID, userID string) (int64, error) {
+	if orgID == "" {
+		return 0, errors.New("move sessions out of an organization: an organization is required")
+	}
+	res := s.conn(ctx).Model(&LoginSession{}).Where("org_id = ? AND user_id = ?", orgID, userID).Update("org_id", "")
+	if res.Error != nil {
+		return 0, fmt.Errorf("move sessions of %s out of %s: %w", userID, orgID, s.translate(res.Error, ErrNotFound))
+	}
+	return res.RowsAffected, nil
+}
+
+// RevokeMemberAccess takes away at once what a person's grants hold in an
+// organization, in one transaction: the API keys they created there, the
+// consents they gave acting in it and the codes and tokens of those
+// grants. Their sessions there are DeleteMemberLoginSessions' (removed)
+// or ClearMemberLoginSessions' (left); their membership RemoveMember's.
 func (s *Store) RevokeMemberAccess(ctx context.Context, orgID, userID string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.DeleteMemberLoginSessions(ctx, orgID, userID); err != nil {
-			return err
-		}
 		if _, err := s.RevokeMemberAPIKeys(ctx, orgID, userID); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ var teamCases = []testCase{
 	{"a new invitation to the same address, and a resend, end the old link", testInvitationReplaced},
 	{"of two acceptances of one invitation at once, exactly one succeeds", testInvitationRace},
 	{"members are listed by role then name, their roles change and they are removed", testMembers},
-	{"a removed member loses their sessions, keys, consents and tokens there, and nothing elsewhere", testRevokeMemberAccess},
+	{"a removed member loses their sessions, keys, consents and tokens there, and nothing elsewhere; one who left stays signed in", testRevokeMemberAccess},
 	{"a lowered role's consents narrow and their access tokens there go", testNarrowMember},
 	{"an organization is renamed under the name rules", testRenameOrganization},
 	{"deleting an organization takes its keys, apps, grants, tokens and invitations, and moves its sessions", testDeleteOrganization},
@@ -283,6 +284,9 @@ func testRevokeMemberAccess(t *testing.T, s *storage.Store, clock *Clock) {
 		if err := s.RemoveMember(c, org.ID, bob.ID); err != nil {
 			return err
 		}
+		if n, err := s.DeleteMemberLoginSessions(c, org.ID, bob.ID); err != nil || n != 1 {
+			return fmt.Errorf("deleted %d sessions (%v), want 1", n, err)
+		}
 		return s.RevokeMemberAccess(c, org.ID, bob.ID)
 	}))
 
@@ -328,6 +332,19 @@ func testRevokeMemberAccess(t *testing.T, s *storage.Store, clock *Clock) {
 	}
 	if _, err := s.DeleteMemberLoginSessions(ctx(t), "", bob.ID); err == nil {
 		t.Error("deleted sessions in no organization")
+	}
+
+	// A person who leaves stays signed in, working in no organization.
+	if n, err := s.ClearMemberLoginSessions(ctx(t), other.ID, bob.ID); err != nil || n != 1 {
+		t.Fatalf("moved %d sessions out of Other (%v), want 1", n, err)
+	}
+	ls, err := s.LoginSessionByToken(ctx(t), elsewhere.session)
+	Must(t, err)
+	if ls.OrgID != "" {
+		t.Errorf("the session moved out of Other works in %q", ls.OrgID)
+	}
+	if _, err := s.ClearMemberLoginSessions(ctx(t), "", bob.ID); err == nil {
+		t.Error("moved sessions out of no organization")
 	}
 }
 
