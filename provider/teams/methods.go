@@ -220,7 +220,7 @@ func (t *Teams) Invite(ctx context.Context, a audit.Actor, orgID, email, role st
 			return err
 		}
 		token, out = tok, invitationOf(inv, org)
-		return t.record(ctx, a, audit.Event{Kind: audit.MemberInvited, OrgID: orgID, TargetID: inv.ID, Target: email, Detail: "role: " + role})
+		return t.record(ctx, a, audit.Event{Kind: audit.MemberInvited, OrgID: orgID, TargetID: inv.ID, Target: email, Detail: "as " + role})
 	})
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (t *Teams) ResendInvitation(ctx context.Context, a audit.Actor, orgID, invi
 		}
 		token, out = tok, invitationOf(inv, org)
 		return t.record(ctx, a, audit.Event{Kind: audit.MemberInvited, OrgID: orgID, TargetID: inv.ID, Target: inv.Email,
-			Detail: "role: " + inv.Role + " (sent again)"})
+			Detail: "as " + inv.Role + ", sent again"})
 	})
 	if err != nil {
 		return err
@@ -316,7 +316,7 @@ func (t *Teams) RevokeInvitation(ctx context.Context, a audit.Actor, orgID, invi
 			return err
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.InvitationRevoked, OrgID: orgID, TargetID: inv.ID, Target: inv.Email,
-			Detail: "role: " + inv.Role})
+			Detail: "as " + inv.Role})
 	})
 }
 
@@ -407,7 +407,7 @@ func (t *Teams) join(ctx context.Context, a audit.Actor, token string, u *storag
 		return err
 	}
 	return t.record(ctx, a, audit.Event{Kind: audit.MemberJoined, OrgID: inv.OrgID, TargetID: u.ID, Target: u.Email,
-		Detail: "role: " + inv.Role + " (invited by " + inv.InvitedBy + ")"})
+		Detail: "as " + inv.Role + ", invited by " + inv.InvitedBy})
 }
 
 // AcceptAsNewPerson creates the person the invitation was sent to, with
@@ -484,7 +484,7 @@ func (t *Teams) SetRole(ctx context.Context, a audit.Actor, orgID, userID, role 
 			}
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.RoleChanged, OrgID: orgID, TargetID: userID, Target: u.Email,
-			Detail: "role: " + m.Role + " → " + role})
+			Detail: m.Role + " → " + role})
 	})
 }
 
@@ -570,7 +570,7 @@ func (t *Teams) Remove(ctx context.Context, a audit.Actor, orgID, userID string)
 		if _, err := sessions(ctx, orgID, userID); err != nil {
 			return err
 		}
-		if err := t.record(ctx, a, audit.Event{Kind: kind, OrgID: orgID, TargetID: userID, Target: u.Email, Detail: "role: " + m.Role}); err != nil {
+		if err := t.record(ctx, a, audit.Event{Kind: kind, OrgID: orgID, TargetID: userID, Target: u.Email, Detail: "was " + m.Role}); err != nil {
 			return err
 		}
 		return t.keepInAnOrganization(ctx, a, u)
@@ -639,7 +639,7 @@ func (t *Teams) AddMember(ctx context.Context, a audit.Actor, orgID, userID, rol
 			return err
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.MemberJoined, OrgID: orgID, TargetID: userID, Target: u.Email,
-			Detail: "role: " + role + " (added without an invitation)"})
+			Detail: "as " + role + ", added without an invitation"})
 	})
 }
 
@@ -701,7 +701,7 @@ func (t *Teams) Rename(ctx context.Context, a audit.Actor, orgID, name string) e
 			return nil
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.OrgRenamed, OrgID: orgID, TargetID: orgID, Target: org.Name,
-			Detail: "renamed from " + old.Name})
+			Detail: old.Name + " → " + org.Name})
 	})
 }
 
