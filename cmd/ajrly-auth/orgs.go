@@ -82,7 +82,9 @@ type orgsCreateFlags struct{ owner string }
 func (c *cli) orgsCreateCmd() *cobra.Command {
 	var f orgsCreateFlags
 	cmd := c.command("create NAME --owner EMAIL", "create an organization owned by a user", nArgs(1),
-		func(ctx context.Context, cfg config.Config, args []string) error { return c.orgsCreate(ctx, cfg, args[0], f) })
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.orgsCreate(ctx, cfg, args[0], f)
+		})
 	cmd.Flags().StringVar(&f.owner, "owner", "", "the `email` of the user who owns it (required)")
 	return cmd
 }
@@ -115,7 +117,9 @@ func (c *cli) orgsCreate(ctx context.Context, cfg config.Config, name string, f 
 
 func (c *cli) orgsMembersCmd() *cobra.Command {
 	return c.command("members ORG", "list the members of an organization (by name or id) with their roles", nArgs(1),
-		func(ctx context.Context, cfg config.Config, args []string) error { return c.orgsMembers(ctx, cfg, args[0]) })
+		func(ctx context.Context, cfg config.Config, args []string) error {
+			return c.orgsMembers(ctx, cfg, args[0])
+		})
 }
 
 func (c *cli) orgsMembers(ctx context.Context, cfg config.Config, ref string) error {
