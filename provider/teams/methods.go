@@ -388,11 +388,18 @@ func (t *Teams) Accept(ctx context.Context, a audit.Actor, token string) (*Invit
 // join uses the invitation up for u, makes them a member with its role
 // and records it, in the transaction of ctx.
 func (t *Teams) join(ctx context.Context, a audit.Actor, token string, u *storage.User) error {
-	inv, err := t.store.RedeemInvitation(ctx, token, u.ID)
+	// The organization is locked before the invitation is used up, in the
+	// order every change to its people takes (DeleteOrganization locks it,
+	// then its invitations go), so that the two cannot deadlock.
+	found, err := t.store.InvitationByToken(ctx, token)
 	if err != nil {
 		return invalid(err)
 	}
-	if err := t.store.LockOrganization(ctx, inv.OrgID); err != nil {
+	if err := t.store.LockOrganization(ctx, found.OrgID); err != nil {
+		return invalid(err)
+	}
+	inv, err := t.store.RedeemInvitation(ctx, token, u.ID)
+	if err != nil {
 		return invalid(err)
 	}
 	if _, err := t.store.MembershipOf(ctx, inv.OrgID, u.ID); err == nil {

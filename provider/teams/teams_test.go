@@ -694,3 +694,74 @@ func TestOrganizationsAreCreatedRenamedAndDeleted(t *testing.T) {
 		}
 	})
 }
+
+// Of two sign-ups through one invitation at once, exactly one creates the
+// person; so of two signed-in acceptances, exactly one makes a member.
+func TestAnInvitationIsAcceptedOnceUnderRaces(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ada, acme := e.person("ada@example.com", "Ada", "Acme")
+		race := func(fn func() error) (ok int, errs []error) {
+			var (
+				wg    sync.WaitGroup
+				mu    sync.Mutex
+				start = make(chan struct{})
+			)
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					err := fn()
+					mu.Lock()
+					defer mu.Unlock()
+					if err == nil {
+						ok++
+					} else {
+						errs = append(errs, err)
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			return ok, errs
+		}
+		_, err := e.teams.Invite(e.ctx, as(ada), acme.ID, "new@example.com", storage.RoleMember)
+		storagetest.Must(t, err)
+		_, token := e.invitationMail("new@example.com")
+		ok, errs := race(func() error {
+			_, _, err := e.teams.AcceptAsNewPerson(e.ctx, audit.Actor{}, token, "Newt", "a long password")
+			return err
+		})
+		for _, err := range errs {
+			if !errors.Is(err, teams.ErrInvitationInvalid) && !errors.Is(err, teams.ErrAccountExists) {
+				t.Errorf("a losing sign-up: %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d sign-ups through one invitation succeeded, want 1 (%v)", ok, errs)
+		}
+
+		bob, _ := e.person("bob@example.com", "Bob", "")
+		_, err = e.teams.Invite(e.ctx, as(ada), acme.ID, "bob@example.com", storage.RoleAdmin)
+		storagetest.Must(t, err)
+		_, token = e.invitationMail("bob@example.com")
+		ok, errs = race(func() error { _, err := e.teams.Accept(e.ctx, as(bob), token); return err })
+		for _, err := range errs {
+			if !errors.Is(err, teams.ErrInvitationInvalid) {
+				t.Errorf("a losing acceptance: %v", err)
+			}
+		}
+		if ok != 1 || e.role(acme, bob) != storage.RoleAdmin {
+			t.Fatalf("%d acceptances succeeded (%v), Bob is %q; want 1, admin", ok, errs, e.role(acme, bob))
+		}
+		joined := 0
+		for _, ev := range e.events(acme.ID) {
+			if ev.Kind == audit.MemberJoined {
+				joined++
+			}
+		}
+		if joined != 2 {
+			t.Errorf("%d joinings recorded, want 2", joined)
+		}
+	})
+}
