@@ -121,15 +121,15 @@ type invitationRow struct {
 
 // teamNotices are the page's words after each change (?done=...).
 var teamNotices = map[string]string{
-	"invited":  "Invitation sent. The link in it works for 24 hours.",
-	"unsent":   "The invitation is saved, but its mail could not be sent. Use Resend to try again.",
-	"resent":   "Invitation sent again with a new link; the old link no longer works.",
-	"revoked":  "Invitation revoked: its link no longer works.",
-	"role":     "Role changed. It applies at once, to their keys and apps too.",
-	"removed":  "Removed from the organization: their sessions, keys and app access there are revoked.",
-	"joined":   "Welcome! You are now a member of this organization.",
-	"created":  "Organization created. You are its owner.",
-	"renamed":  "Organization renamed.",
+	"invited": "Invitation sent. The link in it works for 24 hours.",
+	"unsent":  "The invitation is saved, but its mail could not be sent. Use Resend to try again.",
+	"resent":  "Invitation sent again with a new link; the old link no longer works.",
+	"revoked": "Invitation revoked: its link no longer works.",
+	"role":    "Role changed. It applies at once, to their keys and apps too.",
+	"removed": "Removed from the organization: their sessions, keys and app access there are revoked.",
+	"joined":  "Welcome! You are now a member of this organization.",
+	"created": "Organization created. You are its owner.",
+	"renamed": "Organization renamed.",
 }
 
 // actorOf is who acts in a request, for the rules and the audit log.
