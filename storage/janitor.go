@@ -17,6 +17,7 @@ var expiring = []struct{ table, key string }{
 	{"auth_flows", "id"},
 	{"login_throttles", "throttle_key"},
 	{"account_tokens", "digest"},
+	{"invitations", "id"},
 }
 
 // DeleteExpired removes expired rows from every table that has them, at

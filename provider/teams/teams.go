@@ -40,6 +40,8 @@ var (
 	// ErrAccountExists: AcceptAsNewPerson for an address that has an
 	// account; the person signs in instead.
 	ErrAccountExists = errors.New("this email address already has an account: sign in to accept the invitation")
+	// ErrInvalidEmail: the address invited is not an email address.
+	ErrInvalidEmail = errors.New("not an email address")
 	// ErrMailDisabled: the server sends no mail, so no invitation can go.
 	ErrMailDisabled = accounts.ErrMailDisabled
 	// ErrNotSent: the change stands but its mail could not be queued.
