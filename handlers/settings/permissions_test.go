@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,21 @@ type teamWorld struct {
 	invitation *teams.Invitation
 }
 
+// teamHash is one password's hash for everyone in a teamWorld: nobody
+// signs in with it, and hashing it once keeps the matrix quick.
+var teamHash = func() func(t *testing.T) string {
+	var once sync.Once
+	var hash string
+	var err error
+	return func(t *testing.T) string {
+		once.Do(func() { hash, err = accounts.HashPassword(context.Background(), "a long enough password") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hash
+	}
+}()
+
 func newTeamWorld(t *testing.T) *teamWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -44,7 +60,7 @@ func newTeamWorld(t *testing.T) *teamWorld {
 		RegistrationMode: clients.RegistrationToken, Accounts: people, Teams: rules})
 	w := &teamWorld{env: env, teams: rules, actors: map[string]*storage.User{}, targets: map[string]*storage.User{}}
 	person := func(email string) *storage.User {
-		u, err := env.Store.CreateUser(ctx, email, "", "")
+		u, err := env.Store.CreateUser(ctx, email, "", teamHash(t))
 		if err != nil {
 			t.Fatal(err)
 		}

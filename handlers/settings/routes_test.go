@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/internal/mail/mailtest"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/teams"
@@ -25,7 +26,7 @@ func TestRoutes(t *testing.T) {
 	people := accounts.New(env.Store, accounts.Config{})
 	Mount(env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store, RevealKey: make([]byte, 32),
 		RegistrationMode: clients.RegistrationToken, Accounts: people,
-		Teams: teams.New(env.Store, teams.Config{Issuer: webtest.Issuer, People: people})})
+		Teams: teams.New(env.Store, teams.Config{Mailer: mailtest.Start(t).Mailer(t, webtest.Issuer, nil), Issuer: webtest.Issuer, People: people})})
 	const html = "text/html"
 	noForm := url.Values{}
 	get := func(path string, status int) webtest.Route {
