@@ -36,7 +36,7 @@ func TestPagesRender(t *testing.T) {
 		"profile":      profileGoldenPage(base("Profile", user)),
 		"team":         teamGoldenPage(base("Team", user), user),
 		"organization": organizationGoldenPage(base("Organization settings", user)),
-		"security": securityGoldenPage(base("Security", user)),
+		"security":     securityGoldenPage(base("Security", user)),
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })
