@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -247,5 +248,111 @@ func TestPermissionMatrix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTeamAnswers is how the team, organization and account pages answer
+// what the rules refuse or allow beyond the matrix: a form's problem is
+// the page again with the message next to the field (400); the last
+// owner cannot step down (409, "transfer ownership first"); deleting
+// needs the name typed; creating an organization makes its creator the
+// owner, working in it; leaving keeps the person signed in, working in
+// another organization of theirs.
+func TestTeamAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		actor      string
+		path       string
+		form       url.Values
+		status     int
+		location   string // where a 303 sends the browser
+		body       string // what the answer says
+		afterwards func(t *testing.T, w *teamWorld, b *webtest.Browser)
+	}{
+		{name: "an invitation to no address is the form again", actor: storage.RoleAdmin, path: teamPath + "/invitations",
+			form: url.Values{"email": {"not an address"}, "role": {storage.RoleMember}}, status: http.StatusBadRequest,
+			body: "Enter a valid email address, like name@example.com."},
+		{name: "an invitation to a member is the form again", actor: storage.RoleOwner, path: teamPath + "/invitations",
+			form: url.Values{"email": {"target-member@example.com"}, "role": {storage.RoleMember}}, status: http.StatusBadRequest,
+			body: "is a member of Acme already"},
+		{name: "an invitation with an unknown role is the form again", actor: storage.RoleOwner, path: teamPath + "/invitations",
+			form: url.Values{"email": {"new@example.com"}, "role": {"king"}}, status: http.StatusBadRequest, body: "Choose a role"},
+		{name: "an unknown role for a member is refused", actor: storage.RoleOwner, path: teamPath + "/members/{member}/role",
+			form: url.Values{"role": {"king"}}, status: http.StatusBadRequest, body: "Choose a role"},
+		{name: "the last owner cannot become an admin", actor: "sole owner", path: teamPath + "/members/{me}/role",
+			form: url.Values{"role": {storage.RoleAdmin}}, status: http.StatusConflict, body: "Transfer ownership first"},
+		{name: "the last owner cannot leave", actor: "sole owner", path: teamPath + "/leave",
+			form: url.Values{}, status: http.StatusConflict, body: "Make someone else an owner first"},
+		{name: "deleting without the name typed is refused", actor: storage.RoleOwner, path: organizationPath + "/delete",
+			form: url.Values{"confirm": {"acme"}}, status: http.StatusBadRequest, body: "Type the organization&#39;s name exactly",
+			afterwards: func(t *testing.T, w *teamWorld, _ *webtest.Browser) {
+				if w.orgName(t) != "Acme" {
+					t.Error("Acme was deleted without its name typed")
+				}
+			}},
+		{name: "a name taken by another organization is refused", actor: storage.RoleOwner, path: organizationPath + "/name",
+			form: url.Values{"name": {"Other"}}, status: http.StatusConflict, body: "That name is taken"},
+		{name: "a new organization is its creator's, who works in it", actor: storage.RoleMember, path: organizationsPath,
+			form: url.Values{"name": {"Globex"}}, status: http.StatusSeeOther, location: teamPath + "?done=created",
+			afterwards: func(t *testing.T, w *teamWorld, b *webtest.Browser) {
+				page := b.Do(http.MethodGet, teamPath, nil).Body.String()
+				if !strings.Contains(page, `<strong id="org-name">Globex</strong>`) || !strings.Contains(page, `<strong id="my-role">owner</strong>`) {
+					t.Errorf("after creating Globex the team page is not Globex's, owned:\n%.600s", page)
+				}
+			}},
+		{name: "a new organization needs a name", actor: storage.RoleMember, path: organizationsPath,
+			form: url.Values{"name": {"  "}}, status: http.StatusBadRequest, body: "Enter a name for the organization."},
+		{name: "a member who leaves stays signed in, in another organization", actor: storage.RoleMember, path: teamPath + "/leave",
+			form: url.Values{}, status: http.StatusSeeOther, location: "/?left=1",
+			afterwards: func(t *testing.T, w *teamWorld, b *webtest.Browser) {
+				if w.role(t, w.actors[storage.RoleMember]) != "" {
+					t.Error("the member is still in Acme")
+				}
+				page := b.Do(http.MethodGet, teamPath, nil)
+				if page.Code != http.StatusOK || strings.Contains(page.Body.String(), `<strong id="org-name">Acme</strong>`) {
+					t.Errorf("after leaving, the team page: %d, still Acme's or not there:\n%.600s", page.Code, page.Body.String())
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newTeamWorld(t)
+			ctx := context.Background()
+			actor := w.actors[tc.actor]
+			if tc.actor == "sole owner" {
+				// Acme's owners step down but one.
+				for _, u := range []*storage.User{w.targets[storage.RoleOwner]} {
+					if err := w.teams.Remove(ctx, audit.OperatorActor(), w.org.ID, u.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				actor = w.actors[storage.RoleOwner]
+			}
+			if _, err := w.env.Store.CreateOrganization(ctx, "Other", w.targets[storage.RoleMember].ID); err != nil {
+				t.Fatal(err)
+			}
+			b := w.browser(t, actor)
+			path := strings.NewReplacer("{me}", actor.ID, "{member}", w.targets[storage.RoleMember].ID).Replace(tc.path)
+			form := url.Values{}
+			for k, v := range tc.form {
+				form[k] = v
+			}
+			form.Set(web.CSRFField, b.CSRF())
+			rec := b.Do(http.MethodPost, path, form)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d; body: %.600s", rec.Code, tc.status, rec.Body.String())
+			}
+			if got := rec.Header().Get("Location"); tc.location != "" && got != tc.location {
+				t.Errorf("sent to %q, want %q", got, tc.location)
+			}
+			if !strings.Contains(rec.Body.String(), tc.body) {
+				t.Errorf("the answer does not say %q:\n%.800s", tc.body, rec.Body.String())
+			}
+			if tc.afterwards != nil {
+				tc.afterwards(t, w, b)
+			}
+		})
 	}
 }

@@ -326,6 +326,8 @@ func (p *Team) invite(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, teams.ErrNotSent):
 		p.kit.Log.ErrorContext(r.Context(), "invitation mail not queued", "err", err)
 		p.done(w, r, "unsent")
+	case errors.Is(err, teams.ErrInvalidEmail):
+		formError(http.StatusBadRequest, "email", "Enter a valid email address, like name@example.com.")
 	case errors.As(err, &problems):
 		field, message := "email", "Enter a valid email address, like name@example.com."
 		if len(problems) > 0 && problems[0].Field != "email" {
@@ -423,31 +425,26 @@ func (p *Team) remove(w http.ResponseWriter, r *http.Request) {
 	p.done(w, r, "removed")
 }
 
-// leave takes the person out of the organization they work in. Leaving
-// revokes their sessions there, so this browser first moves to another
-// organization of theirs, if they have one, and stays signed in.
+// leave takes the person out of the organization they work in. They
+// stay signed in, and this browser moves to another organization of
+// theirs (a personal one, made for them, when they are left in none).
 func (p *Team) leave(w http.ResponseWriter, r *http.Request) {
 	ws, ok := p.inOrg(w, r)
 	if !ok {
 		return
 	}
-	ctx, left := r.Context(), *ws.org
-	for _, o := range ws.orgs {
-		if o.ID != left.ID {
-			if err := p.store.SetSessionOrg(ctx, p.kit.Cookie(r, web.SessionCookie), o.ID); err != nil {
-				p.kit.ServerErrorPage(w, r, "switch organization", err)
-				return
-			}
-			break
-		}
-	}
-	if err := p.teams.Remove(ctx, actorOf(r, ws.user), left.ID, ws.user.ID); err != nil {
-		if err := p.store.SetSessionOrg(ctx, p.kit.Cookie(r, web.SessionCookie), left.ID); err != nil {
-			p.kit.Log.ErrorContext(ctx, "switch back after a refused leave", "err", err)
-		}
+	ctx, left := r.Context(), ws.org.ID
+	if err := p.teams.Remove(ctx, actorOf(r, ws.user), left, ws.user.ID); err != nil {
 		p.problem(w, r, "leave organization", err)
 		return
 	}
-	p.kit.Log.InfoContext(ctx, "left organization", "org_id", left.ID, "user_id", ws.user.ID)
+	p.kit.Log.InfoContext(ctx, "left organization", "org_id", left, "user_id", ws.user.ID)
+	if orgs, err := p.store.UserOrganizations(ctx, ws.user.ID); err != nil {
+		p.kit.Log.WarnContext(ctx, "load organizations after leaving one", "err", err)
+	} else if len(orgs) > 0 {
+		if err := p.store.SetSessionOrg(ctx, p.kit.Cookie(r, web.SessionCookie), orgs[0].ID); err != nil {
+			p.kit.Log.WarnContext(ctx, "switch organization after leaving one", "err", err)
+		}
+	}
 	http.Redirect(w, r, p.kit.Base+"/?left=1", http.StatusSeeOther)
 }
