@@ -39,7 +39,12 @@ var commandTable = []struct {
 	{"users reset-link", nil, true},
 	{"users delete", nil, true},
 	{"orgs", nil, false},
+	{"orgs create", []string{"owner"}, true},
 	{"orgs list", nil, true},
+	{"orgs members", nil, true},
+	{"orgs add-member", []string{"role"}, true},
+	{"orgs set-role", nil, true},
+	{"orgs remove-member", nil, true},
 	{"clients", nil, false},
 	{"clients create", []string{"name", "redirect-uri", "grant-type", "scope", "public", "first-party", "resource-server", "access-token-format", "post-logout-redirect-uri", "json"}, true},
 	{"clients update", []string{"first-party", "resource-server"}, true},
@@ -228,7 +233,7 @@ func TestGroupsNameTheirSubcommands(t *testing.T) {
 		subs  string
 	}{
 		{"users", "create, list, set-password, reset-link or delete"},
-		{"orgs", "list"},
+		{"orgs", "create, list, members, add-member, set-role or remove-member"},
 		{"clients", "create, update, list, delete or token"},
 		{"clients token", "create"},
 		{"keys", "create, list, revoke or rotate"},

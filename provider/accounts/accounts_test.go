@@ -174,3 +174,53 @@ func TestAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// A person created through an invitation comes verified, with no
+// organization of their own, and a failure to join creates nobody.
+func TestCreateInvitedJoinsInsteadOfAPersonalOrganization(t *testing.T) {
+	t.Parallel()
+	for _, b := range storagetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			store := b.Open(t, nil)
+			ctx := t.Context()
+			a := accounts.New(store, accounts.Config{})
+			owner, err := a.Create(ctx, accounts.Person{Email: "owner@example.com", Password: "a long password", Organization: "Acme"}, accounts.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			refused := errors.New("the invitation was used meanwhile")
+			_, err = a.CreateInvited(ctx, accounts.Person{Email: "new@example.com", Name: "New", Password: "a long password"},
+				func(context.Context, *storage.User) error { return refused })
+			if !errors.Is(err, refused) {
+				t.Fatalf("a failed join: %v", err)
+			}
+			if _, err := store.UserByEmail(ctx, "new@example.com"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a failed join left the person: %v", err)
+			}
+			if _, err := a.CreateInvited(ctx, accounts.Person{Email: "new@example.com", Password: "a long password"},
+				func(context.Context, *storage.User) error { return nil }); !errors.As(err, new(fields.Errors)) {
+				t.Fatalf("no name: %v, want the name's problem", err)
+			}
+			u, err := a.CreateInvited(ctx, accounts.Person{Email: "New@Example.com", Name: "New", Password: "a long password", Organization: "Ignored"},
+				func(ctx context.Context, u *storage.User) error {
+					return store.AddMember(ctx, owner.Org.ID, u.ID, storage.RoleMember)
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := store.UserByID(ctx, u.ID)
+			if err != nil || !stored.EmailVerified || !u.EmailVerified {
+				t.Fatalf("created %+v (%v), want the address verified", stored, err)
+			}
+			orgs, err := store.UserOrganizations(ctx, u.ID)
+			if err != nil || len(orgs) != 1 || orgs[0].ID != owner.Org.ID {
+				t.Fatalf("their organizations: %+v, %v; want Acme alone", orgs, err)
+			}
+			if _, err := a.CreateInvited(ctx, accounts.Person{Email: "new@example.com", Name: "Again", Password: "a long password"},
+				func(context.Context, *storage.User) error { return nil }); !errors.Is(err, storage.ErrEmailTaken) {
+				t.Fatalf("a taken address: %v, want ErrEmailTaken", err)
+			}
+		})
+	}
+}

@@ -220,7 +220,7 @@ func (t *Teams) Invite(ctx context.Context, a audit.Actor, orgID, email, role st
 			return err
 		}
 		token, out = tok, invitationOf(inv, org)
-		return t.record(ctx, a, audit.Event{Kind: audit.MemberInvited, OrgID: orgID, TargetID: inv.ID, Target: email, Detail: "role: " + role})
+		return t.record(ctx, a, audit.Event{Kind: audit.MemberInvited, OrgID: orgID, TargetID: inv.ID, Target: email, Detail: "as " + role})
 	})
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (t *Teams) ResendInvitation(ctx context.Context, a audit.Actor, orgID, invi
 		}
 		token, out = tok, invitationOf(inv, org)
 		return t.record(ctx, a, audit.Event{Kind: audit.MemberInvited, OrgID: orgID, TargetID: inv.ID, Target: inv.Email,
-			Detail: "role: " + inv.Role + " (sent again)"})
+			Detail: "as " + inv.Role + ", sent again"})
 	})
 	if err != nil {
 		return err
@@ -316,7 +316,7 @@ func (t *Teams) RevokeInvitation(ctx context.Context, a audit.Actor, orgID, invi
 			return err
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.InvitationRevoked, OrgID: orgID, TargetID: inv.ID, Target: inv.Email,
-			Detail: "role: " + inv.Role})
+			Detail: "as " + inv.Role})
 	})
 }
 
@@ -388,11 +388,18 @@ func (t *Teams) Accept(ctx context.Context, a audit.Actor, token string) (*Invit
 // join uses the invitation up for u, makes them a member with its role
 // and records it, in the transaction of ctx.
 func (t *Teams) join(ctx context.Context, a audit.Actor, token string, u *storage.User) error {
-	inv, err := t.store.RedeemInvitation(ctx, token, u.ID)
+	// The organization is locked before the invitation is used up, in the
+	// order every change to its people takes (DeleteOrganization locks it,
+	// then its invitations go), so that the two cannot deadlock.
+	found, err := t.store.InvitationByToken(ctx, token)
 	if err != nil {
 		return invalid(err)
 	}
-	if err := t.store.LockOrganization(ctx, inv.OrgID); err != nil {
+	if err := t.store.LockOrganization(ctx, found.OrgID); err != nil {
+		return invalid(err)
+	}
+	inv, err := t.store.RedeemInvitation(ctx, token, u.ID)
+	if err != nil {
 		return invalid(err)
 	}
 	if _, err := t.store.MembershipOf(ctx, inv.OrgID, u.ID); err == nil {
@@ -407,7 +414,7 @@ func (t *Teams) join(ctx context.Context, a audit.Actor, token string, u *storag
 		return err
 	}
 	return t.record(ctx, a, audit.Event{Kind: audit.MemberJoined, OrgID: inv.OrgID, TargetID: u.ID, Target: u.Email,
-		Detail: "role: " + inv.Role + " (invited by " + inv.InvitedBy + ")"})
+		Detail: "as " + inv.Role + ", invited by " + inv.InvitedBy})
 }
 
 // AcceptAsNewPerson creates the person the invitation was sent to, with
@@ -484,7 +491,7 @@ func (t *Teams) SetRole(ctx context.Context, a audit.Actor, orgID, userID, role 
 			}
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.RoleChanged, OrgID: orgID, TargetID: userID, Target: u.Email,
-			Detail: "role: " + m.Role + " → " + role})
+			Detail: m.Role + " → " + role})
 	})
 }
 
@@ -570,7 +577,7 @@ func (t *Teams) Remove(ctx context.Context, a audit.Actor, orgID, userID string)
 		if _, err := sessions(ctx, orgID, userID); err != nil {
 			return err
 		}
-		if err := t.record(ctx, a, audit.Event{Kind: kind, OrgID: orgID, TargetID: userID, Target: u.Email, Detail: "role: " + m.Role}); err != nil {
+		if err := t.record(ctx, a, audit.Event{Kind: kind, OrgID: orgID, TargetID: userID, Target: u.Email, Detail: "was " + m.Role}); err != nil {
 			return err
 		}
 		return t.keepInAnOrganization(ctx, a, u)
@@ -639,7 +646,7 @@ func (t *Teams) AddMember(ctx context.Context, a audit.Actor, orgID, userID, rol
 			return err
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.MemberJoined, OrgID: orgID, TargetID: userID, Target: u.Email,
-			Detail: "role: " + role + " (added without an invitation)"})
+			Detail: "as " + role + ", added without an invitation"})
 	})
 }
 
@@ -701,7 +708,7 @@ func (t *Teams) Rename(ctx context.Context, a audit.Actor, orgID, name string) e
 			return nil
 		}
 		return t.record(ctx, a, audit.Event{Kind: audit.OrgRenamed, OrgID: orgID, TargetID: orgID, Target: org.Name,
-			Detail: "renamed from " + old.Name})
+			Detail: old.Name + " → " + org.Name})
 	})
 }
 
