@@ -14,6 +14,7 @@ import (
 	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/provider/teams"
+	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -73,18 +74,6 @@ type invitationPage struct {
 // account form's hint and its minlength.
 func (invitationPage) MinPassword() int { return accounts.MinPasswordLength }
 
-func roleWord(role string) string {
-	switch role {
-	case storage.RoleOwner:
-		return "an owner"
-	case storage.RoleAdmin:
-		return "an admin"
-	case storage.RoleMember:
-		return "a member"
-	}
-	return role
-}
-
 // linkProblem answers a link whose invitation cannot be used: 404 for a
 // link without a token, 410 for one that is no longer (or never was)
 // valid — expired, used, revoked or mistyped, which the rules do not tell
@@ -114,7 +103,7 @@ func (v *Invitations) render(w http.ResponseWriter, r *http.Request, status int,
 	title := "Join an organization"
 	if page.Invitation != nil {
 		title = "Join " + page.Invitation.OrgName
-		page.RoleLabel = roleWord(page.Invitation.Role)
+		page.RoleLabel = tenancy.RoleWithArticle(page.Invitation.Role)
 		page.Expires = page.Invitation.ExpiresAt.UTC().Format("2 Jan 2006 15:04 UTC")
 		back := teams.PathAccept + "?" + url.Values{"token": {page.Token}}.Encode()
 		page.LoginURL = v.kit.Base + "/login?" + url.Values{"return_to": {back}, "login_hint": {page.Invitation.Email}}.Encode()
