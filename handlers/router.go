@@ -19,6 +19,7 @@ import (
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 	"github.com/ajrly/ajrly-auth/static"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -113,6 +114,9 @@ func NewHandlers(opts Options) (*Handlers, error) {
 	}
 
 	people := accounts.New(opts.Store, accounts.Config{Mailer: opts.Mailer, Issuer: opts.Provider.Issuer()})
+	// One rulebook of organizations for both surfaces: the team and
+	// organization pages (settings) and accepting an invitation (signin).
+	orgs := teams.New(opts.Store, teams.Config{Mailer: opts.Mailer, Issuer: opts.Provider.Issuer(), People: people, Now: opts.Provider.Now})
 	rt := kit.NewRoutes()
 	if err := oauth.Mount(rt.API, oauth.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store, RegistrationMode: opts.RegistrationMode}); err != nil {
 		return nil, err
@@ -121,9 +125,9 @@ func NewHandlers(opts Options) (*Handlers, error) {
 	health.Mount(rt.Root)
 	signin.Mount(rt.Protocol, rt.Forms, signin.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store,
 		CookieKey: opts.CookieKey, DemoClientID: opts.DemoClientID, DemoOutbox: opts.DemoOutbox,
-		Accounts: people, RequireVerifiedEmail: opts.RequireVerifiedEmail})
+		Accounts: people, Teams: orgs, RequireVerifiedEmail: opts.RequireVerifiedEmail})
 	settings.Mount(rt.Forms, settings.Options{Kit: kit, Provider: opts.Provider, Store: opts.Store, RevealKey: revealKey,
-		Usage: opts.Usage, RegistrationMode: opts.RegistrationMode, Accounts: people})
+		Usage: opts.Usage, RegistrationMode: opts.RegistrationMode, Accounts: people, Teams: orgs})
 
 	files := http.StripPrefix(kit.Base+"/static/", http.FileServer(http.FS(static.FS)))
 	rt.Root.PathPrefix("/static/").Methods(http.MethodGet, http.MethodHead).Handler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

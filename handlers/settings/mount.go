@@ -6,6 +6,7 @@ import (
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -24,11 +25,14 @@ type Options struct {
 	RegistrationMode string
 	// Accounts runs the account flows (profile, password, email).
 	Accounts *accounts.Accounts
+	// Teams runs the rules of organizations (the team and organization
+	// pages).
+	Teams *teams.Teams
 }
 
 // Mount registers the settings surface on r, which the CSRF middleware
 // guards: the account page, profile and security, connected apps, API
-// keys and the developer dashboard.
+// keys, the developer dashboard, and the team and organization pages.
 func Mount(r *mux.Router, o Options) {
 	s := &site{kit: o.Kit}
 	home := &Home{site: s, store: o.Store}
@@ -41,4 +45,6 @@ func Mount(r *mux.Router, o Options) {
 	(&Apps{site: s, store: o.Store}).Mount(r)
 	(&APIKeys{site: s, store: o.Store, now: o.Provider.Now, usage: o.Usage, revealKey: o.RevealKey}).Mount(r)
 	(&Developer{site: s, store: o.Store, now: o.Provider.Now, revealKey: o.RevealKey, mode: o.RegistrationMode}).Mount(r)
+	(&Team{site: s, store: o.Store, teams: o.Teams}).Mount(r)
+	(&Organization{site: s, store: o.Store, teams: o.Teams, home: home}).Mount(r)
 }

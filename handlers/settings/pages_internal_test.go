@@ -9,6 +9,7 @@ import (
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -30,9 +31,12 @@ func TestPagesRender(t *testing.T) {
 		"apikeys":   apiKeysGoldenPage(base("API keys", user), user),
 		"developer": developerGoldenPage(base("Developer", user), user),
 		"home": homePage{BasePage: base("Your account", user), Orgs: []storage.MemberOrg{
-			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}, MailEnabled: true},
-		"profile":  profileGoldenPage(base("Profile", user)),
-		"security": securityGoldenPage(base("Security", user)),
+			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}, MailEnabled: true,
+			Notice: homeNotices["left"], NewOrg: "Globex <Inc>", NewOrgError: "That name is taken. Choose another one."},
+		"profile":      profileGoldenPage(base("Profile", user)),
+		"team":         teamGoldenPage(base("Team", user), user),
+		"organization": organizationGoldenPage(base("Organization settings", user)),
+		"security":     securityGoldenPage(base("Security", user)),
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })
@@ -175,4 +179,46 @@ func securityGoldenPage(b web.BasePage) securityPage {
 		p.Devices = append(p.Devices, newDevice(&sessions[i], &sessions[0]))
 	}
 	return p
+}
+
+// teamGoldenPage is an admin's team page right after an invitation: the
+// owner's row has no forms, a member's and another admin's have the role
+// form and Remove, the admin's own row Leave; both invitations can be
+// resent and revoked.
+func teamGoldenPage(b web.BasePage, me *storage.User) teamPage {
+	joined := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	org := storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme <Corp>"}, Role: storage.RoleAdmin}
+	p := teamPage{BasePage: b, Org: &org, Orgs: []storage.MemberOrg{org,
+		{Organization: storage.Organization{ID: "org_2", Name: "Globex <Inc>"}, Role: storage.RoleOwner}},
+		Notice: teamNotices["invited"], ShowInvitations: true}
+	for _, m := range []teams.Member{
+		{UserID: "usr_o", Email: "olga@example.com", Name: "Olga <Owner>", Role: storage.RoleOwner, JoinedAt: joined},
+		{UserID: me.ID, Email: me.Email, Name: me.Name, Role: storage.RoleAdmin, JoinedAt: joined.AddDate(0, 0, 3)},
+		{UserID: "usr_d", Email: "dan@example.com", Role: storage.RoleAdmin, JoinedAt: joined.AddDate(0, 0, 5)},
+		{UserID: "usr_m", Email: "mia@example.com", Name: "Mia", Role: storage.RoleMember, JoinedAt: joined.AddDate(0, 1, 0)},
+	} {
+		p.Members = append(p.Members, newMemberRow(m, org.Role, me.ID))
+	}
+	p.Members[3].RoleError = "Choose a role: owner, admin or member."
+	for _, r := range roles {
+		if teams.Can(org.Role, teams.ActInvite, r.Value) {
+			p.InviteRoles = append(p.InviteRoles, option{Value: r.Value, Label: r.Label, Selected: r.Value == storage.RoleMember})
+		}
+	}
+	p.Invitations = []invitationRow{
+		{ID: "inv_1", Email: "new@example.com", Role: storage.RoleMember, RoleLabel: "Member", Sent: "15 Dec 2026 10:00 UTC",
+			Expires: "16 Dec 2026 10:00 UTC", CanResend: true, CanRevoke: true},
+		{ID: "inv_2", Email: "<script>@example.com", Role: storage.RoleAdmin, RoleLabel: "Admin", Sent: "14 Dec 2026 08:00 UTC",
+			Expires: "15 Dec 2026 08:00 UTC", CanResend: true, CanRevoke: true},
+	}
+	p.Invite = inviteForm{Email: "bad address", Errors: map[string]string{"email": "Enter a valid email address, like name@example.com."}}
+	return p
+}
+
+// organizationGoldenPage is an owner's organization settings after a
+// delete confirmation that did not match the name.
+func organizationGoldenPage(b web.BasePage) organizationPage {
+	org := storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme <Corp>"}, Role: storage.RoleOwner}
+	return organizationPage{BasePage: b, Org: &org, Orgs: []storage.MemberOrg{org}, Name: org.Name, Confirm: "acme",
+		Errors: map[string]string{"confirm": "Type the organization's name exactly, Acme <Corp>, to delete it."}}
 }

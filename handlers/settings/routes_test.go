@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
+	"github.com/ajrly/ajrly-auth/internal/mail/mailtest"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/clients"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 )
 
 // TestRoutes is the settings surface's route table. Signed out, a page
@@ -21,8 +23,10 @@ import (
 func TestRoutes(t *testing.T) {
 	t.Parallel()
 	env := webtest.New(t)
+	people := accounts.New(env.Store, accounts.Config{})
 	Mount(env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store, RevealKey: make([]byte, 32),
-		RegistrationMode: clients.RegistrationToken, Accounts: accounts.New(env.Store, accounts.Config{})})
+		RegistrationMode: clients.RegistrationToken, Accounts: people,
+		Teams: teams.New(env.Store, teams.Config{Mailer: mailtest.Start(t).Mailer(t, webtest.Issuer, nil), Issuer: webtest.Issuer, People: people})})
 	const html = "text/html"
 	noForm := url.Values{}
 	get := func(path string, status int) webtest.Route {
@@ -79,6 +83,19 @@ func TestRoutes(t *testing.T) {
 		post("/settings/developer/apps/cl_unknown/delete", http.StatusNotFound),
 		post("/settings/developer/tokens", http.StatusBadRequest),
 		post("/settings/developer/tokens/iat_unknown/revoke", http.StatusNotFound),
+		get("/settings/team", http.StatusOK),
+		post("/settings/team/org", http.StatusNotFound),
+		post("/settings/team/invitations", http.StatusBadRequest),
+		post("/settings/team/invitations/inv_unknown/resend", http.StatusNotFound),
+		post("/settings/team/invitations/inv_unknown/revoke", http.StatusNotFound),
+		post("/settings/team/members/usr_unknown/role", http.StatusBadRequest),
+		post("/settings/team/members/usr_unknown/remove", http.StatusNotFound),
+		post("/settings/team/leave", http.StatusConflict),
+		get("/settings/organization", http.StatusOK),
+		post("/settings/organization/org", http.StatusNotFound),
+		post("/settings/organization/name", http.StatusBadRequest),
+		post("/settings/organization/delete", http.StatusBadRequest),
+		post("/settings/organizations", http.StatusBadRequest),
 	)
 	webtest.RouteTable(t, env, routes)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -25,6 +26,8 @@ type Options struct {
 	DemoOutbox func() []mail.Sent
 	// Accounts runs the account flows (sign-up, verification, recovery).
 	Accounts *accounts.Accounts
+	// Teams runs the rules of organizations: accepting an invitation.
+	Teams *teams.Teams
 	// RequireVerifiedEmail: nobody consents to an app, or gets a token
 	// through the browser, before verifying their address
 	// (accounts.require_verified_email).
@@ -35,7 +38,8 @@ type Options struct {
 // send people to by GET or POST — /authorize and /logout, which take no
 // CSRF token (logout checks its own form's) — and on forms, which the CSRF
 // middleware guards, sign-in, sign-up, password recovery, consent, the
-// links that verify an address, and the demo callback.
+// links that verify an address or accept an invitation, and the demo
+// callback.
 func Mount(protocol, forms *mux.Router, o Options) {
 	s := &site{kit: o.Kit, cookieKey: o.CookieKey, requireVerified: o.RequireVerifiedEmail, mailEnabled: o.Accounts.MailEnabled}
 	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
@@ -47,6 +51,7 @@ func Mount(protocol, forms *mux.Router, o Options) {
 	(&Recovery{site: s, store: o.Store, accounts: people}).Mount(forms)
 	(&Consent{site: s, provider: o.Provider, store: o.Store}).Mount(forms)
 	(&Verify{site: s, accounts: people}).Mount(forms)
+	(&Invitations{site: s, store: o.Store, teams: o.Teams}).Mount(forms)
 	if o.DemoClientID != "" {
 		(&Demo{site: s, clientID: o.DemoClientID}).Mount(forms)
 	}

@@ -46,7 +46,9 @@ func TestPagesRender(t *testing.T) {
 			Errors: map[string]string{"password": "Use at least 10 characters for your password.", "confirm": "The two passwords differ."}},
 		// Its other modes: TestVerifyPagesRender.
 		"verify": verifyPage{BasePage: base("Verify your email address first", user), Mode: "required", Email: user.Email, Flow: "flow-1", MailEnabled: true},
-		"demo":   demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
+		// Its other modes: TestInvitationPagesRender.
+		"invitation": invitationGoldenPage(base("Join Acme <Corp>", nil), "new"),
+		"demo":       demoPage{BasePage: base("Demo callback", nil), Code: "ac_live_x.y", State: "s", Iss: "http://127.0.0.1:8080", Curl: "curl ..."},
 	}
 	for name, data := range pages {
 		t.Run(name, func(t *testing.T) { webtest.GoldenPage(t, name, data) })

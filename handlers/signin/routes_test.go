@@ -9,6 +9,7 @@ import (
 	"github.com/ajrly/ajrly-auth/internal/mail"
 	"github.com/ajrly/ajrly-auth/internal/mail/mailtest"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 )
 
 // TestRoutes is the sign-in surface's route table. Every page answers
@@ -22,7 +23,8 @@ func TestRoutes(t *testing.T) {
 	env := webtest.New(t)
 	people := accounts.New(env.Store, accounts.Config{Mailer: mailtest.Start(t).Mailer(t, webtest.Issuer, nil), Issuer: webtest.Issuer})
 	Mount(env.Routes.Protocol, env.Routes.Forms, Options{Kit: env.Kit, Provider: env.Provider, Store: env.Store,
-		CookieKey: env.CookieKey, DemoClientID: "cl_demo", DemoOutbox: func() []mail.Sent { return nil }, Accounts: people})
+		CookieKey: env.CookieKey, DemoClientID: "cl_demo", DemoOutbox: func() []mail.Sent { return nil }, Accounts: people,
+		Teams: teams.New(env.Store, teams.Config{Issuer: webtest.Issuer, People: people})})
 	const html = "text/html"
 	noForm := url.Values{}
 	webtest.RouteTable(t, env, []webtest.Route{
@@ -59,6 +61,14 @@ func TestRoutes(t *testing.T) {
 		{Method: http.MethodGet, Path: "/password/reset?token=unknown", Status: http.StatusNotFound, ContentType: html},
 		{Method: http.MethodPost, Path: "/password/reset", Form: url.Values{"token": {"unknown"}}, Status: http.StatusForbidden, ContentType: html},
 		{Method: http.MethodPost, Path: "/password/reset", Form: url.Values{"token": {"unknown"}}, CSRF: true, Status: http.StatusNotFound, ContentType: html},
+		// An invitation link without a token is 404; one that does not
+		// work (any more) 410, to look at, to join and to sign up with.
+		{Method: http.MethodGet, Path: "/invitations/accept", Status: http.StatusNotFound, ContentType: html},
+		{Method: http.MethodGet, Path: "/invitations/accept?token=forged", Status: http.StatusGone, ContentType: html},
+		{Method: http.MethodPost, Path: "/invitations/accept", Form: url.Values{"token": {"forged"}}, SignedIn: true, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/invitations/accept", Form: url.Values{"token": {"forged"}}, SignedIn: true, CSRF: true, Status: http.StatusGone, ContentType: html},
+		{Method: http.MethodPost, Path: "/invitations/accept/signup", Form: url.Values{"token": {"forged"}}, Status: http.StatusForbidden, ContentType: html},
+		{Method: http.MethodPost, Path: "/invitations/accept/signup", Form: url.Values{"token": {"forged"}}, CSRF: true, Status: http.StatusGone, ContentType: html},
 		{Method: http.MethodGet, Path: "/demo/callback?code=ac_live_x&state=s", Status: http.StatusOK, ContentType: html},
 		{Method: http.MethodGet, Path: "/demo/outbox", Status: http.StatusOK, ContentType: html},
 	})
