@@ -43,4 +43,5 @@ var suites = [][]testCase{
 	janitorCases,
 	accountCases,
 	deleteUserCases,
+	auditCases,
 }
