@@ -87,11 +87,11 @@ func (c *cli) janitor(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer store.Close()
-	n, err := store.DeleteExpired(ctx, 1000)
+	n, events, err := sweep(ctx, store, cfg.AuditRetention, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Removed %d expired rows.\n", n)
+	fmt.Fprintf(c.stdout, "Removed %d expired rows and %d audit events older than %s.\n", n, events, shortDuration(cfg.AuditRetention))
 	return nil
 }
 
@@ -515,4 +515,18 @@ func flagProblem(p fields.Error) string {
 		flag = p.Field
 	}
 	return "--" + flag + " " + p.Message
+}
+
+// shortDuration prints d without zero minutes and seconds: 9600h, not
+// 9600h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return "0s"
+	}
+	return s
 }
