@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -25,6 +26,9 @@ type homePage struct {
 	// MailEnabled: offer to resend the verification link (a form posting
 	// to the sign-in surface's /email/verify/resend).
 	MailEnabled bool
+	// CanAudit: link the audit log, which the person may read in at least
+	// one of their organizations.
+	CanAudit bool
 }
 
 // Mount registers /.
@@ -42,6 +46,10 @@ func (a *Home) home(w http.ResponseWriter, r *http.Request) {
 		a.kit.ServerErrorPage(w, r, "load organizations", err)
 		return
 	}
-	a.kit.Render(w, r, http.StatusOK, "home", homePage{BasePage: a.kit.Page(w, r, "Your account", user), Orgs: orgs,
-		MailEnabled: a.mailEnabled != nil && a.mailEnabled()})
+	p := homePage{BasePage: a.kit.Page(w, r, "Your account", user), Orgs: orgs,
+		MailEnabled: a.mailEnabled != nil && a.mailEnabled()}
+	for _, o := range orgs {
+		p.CanAudit = p.CanAudit || audit.CanRead(o.Role)
+	}
+	a.kit.Render(w, r, http.StatusOK, "home", p)
 }

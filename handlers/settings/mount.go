@@ -28,7 +28,7 @@ type Options struct {
 
 // Mount registers the settings surface on r, which the CSRF middleware
 // guards: the account page, profile and security, connected apps, API
-// keys and the developer dashboard.
+// keys, the developer dashboard and the audit log.
 func Mount(r *mux.Router, o Options) {
 	s := &site{kit: o.Kit}
 	home := &Home{site: s, store: o.Store}
@@ -41,4 +41,5 @@ func Mount(r *mux.Router, o Options) {
 	(&Apps{site: s, store: o.Store}).Mount(r)
 	(&APIKeys{site: s, store: o.Store, now: o.Provider.Now, usage: o.Usage, revealKey: o.RevealKey}).Mount(r)
 	(&Developer{site: s, store: o.Store, now: o.Provider.Now, revealKey: o.RevealKey, mode: o.RegistrationMode}).Mount(r)
+	(&Audit{site: s, store: o.Store}).Mount(r)
 }

@@ -79,6 +79,9 @@ func TestRoutes(t *testing.T) {
 		post("/settings/developer/apps/cl_unknown/delete", http.StatusNotFound),
 		post("/settings/developer/tokens", http.StatusBadRequest),
 		post("/settings/developer/tokens/iat_unknown/revoke", http.StatusNotFound),
+		get("/settings/audit", http.StatusOK),
+		get("/settings/audit?kind=nope", http.StatusBadRequest),
+		post("/settings/audit/org", http.StatusNotFound),
 	)
 	webtest.RouteTable(t, env, routes)
 }
