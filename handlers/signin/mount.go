@@ -37,7 +37,7 @@ type Options struct {
 // middleware guards, sign-in, sign-up, password recovery, consent, the
 // links that verify an address, and the demo callback.
 func Mount(protocol, forms *mux.Router, o Options) {
-	s := &site{kit: o.Kit, cookieKey: o.CookieKey, requireVerified: o.RequireVerifiedEmail, mailEnabled: o.Accounts.MailEnabled}
+	s := &site{kit: o.Kit, cookieKey: o.CookieKey, requireVerified: o.RequireVerifiedEmail, mailEnabled: o.Accounts.MailEnabled, events: o.Store}
 	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	(&Logout{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	people := o.Accounts
