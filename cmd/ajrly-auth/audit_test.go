@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ajrly/ajrly-auth/storage"
+	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
 // seedAudit stores, in the organization Acme, events of several kinds,
@@ -167,5 +168,78 @@ func TestJanitorEnforcesAuditRetention(t *testing.T) {
 		if got, want := remaining(), []string{"1h0m0s"}; !slices.Equal(got, want) {
 			t.Fatalf("after the janitor with 48h: %v, want %v", got, want)
 		}
+	})
+}
+
+// TestOperatorActionsAreRecorded: what the operator does with the command
+// line — a person's password, API keys, apps, signing keys — is recorded
+// once each, by "operator", in the organization it concerns, and no key,
+// secret or password is in the log; audit list shows it.
+func TestOperatorActionsAreRecorded(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, db database) {
+		db.migrate(t)
+		const password, newPassword = "owner-password-1", "owner-password-set-by-the-operator"
+		wantCode(t, db.run(t, "users", "create", "--email", "owner@example.com", "--password", password, "--org", "Acme"), 0)
+		var acme string
+		db.withStore(t, func(s *storage.Store) {
+			org, err := s.OrganizationByName(t.Context(), "Acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			acme = org.ID
+		})
+		secrets := []string{password, newPassword}
+		wantCode(t, runCLI(t, db.env, newPassword+"\n", "users", "set-password", "owner@example.com"), 0)
+
+		r := db.run(t, "keys", "create", "--user", "owner@example.com", "--name", "CI", "--scope", "read", "--json")
+		wantCode(t, r, 0)
+		var key map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &key); err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, key["key"].(string))
+		wantCode(t, db.run(t, "keys", "revoke", key["id"].(string)), 0)
+
+		r = db.run(t, "clients", "create", "--name", "Ops app", "--redirect-uri", "https://ops.example.com/cb", "--json")
+		wantCode(t, r, 0)
+		var client map[string]any
+		if err := json.Unmarshal([]byte(r.stdout), &client); err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, client["client_secret"].(string))
+		id := client["client_id"].(string)
+		wantCode(t, db.run(t, "clients", "update", id, "--first-party=true"), 0)
+		wantCode(t, db.run(t, "clients", "delete", id), 0)
+		wantCode(t, db.run(t, "keys", "rotate", "--alg", "ES256"), 0)
+
+		r = db.run(t, "audit", "list", "--json")
+		wantCode(t, r, 0)
+		var kinds, orgs []string
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var row auditRow
+			if err := json.Unmarshal([]byte(line), &row); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			kinds = append(kinds, row.Kind)
+			orgs = append(orgs, row.OrgID)
+			if row.Actor != "operator" || row.ActorID != "" || row.IP != "" {
+				t.Errorf("the %s event's actor is %q (%q) from %q, want the operator", row.Kind, row.Actor, row.ActorID, row.IP)
+			}
+		}
+		slices.Reverse(kinds)
+		slices.Reverse(orgs)
+		wantKinds := []string{"password.changed", "api_key.created", "api_key.revoked", "app.registered", "app.changed", "app.deleted", "signing_key.rotated"}
+		if !slices.Equal(kinds, wantKinds) {
+			t.Errorf("kinds %v,\nwant %v", kinds, wantKinds)
+		}
+		// The operator's apps belong to no organization, and nor do the
+		// server's signing keys.
+		if wantOrgs := []string{acme, acme, acme, "", "", "", ""}; !slices.Equal(orgs, wantOrgs) {
+			t.Errorf("organizations %v, want %v", orgs, wantOrgs)
+		}
+		db.withStore(t, func(s *storage.Store) {
+			storagetest.CheckNoSecret(t, storagetest.AuditEvents(t, s), secrets...)
+		})
 	})
 }
