@@ -47,12 +47,6 @@ func (s *site) recordAttempt(ctx context.Context, kind, email string) {
 		if kind == audit.SignInFailed {
 			detail = "wrong password"
 		}
-		orgs, err := s.events.UserOrganizations(ctx, u.ID)
-		if err != nil {
-			s.kit.Log.ErrorContext(ctx, "record sign-in attempt: load organizations", "err", err)
-		} else if o, err := tenancy.Choose(orgs, "", ""); err == nil {
-			org = o.ID
-		}
 	case errors.Is(err, storage.ErrNotFound):
 		actor.Email = shownAddress(email)
 		if kind == audit.SignInFailed {
@@ -61,6 +55,14 @@ func (s *site) recordAttempt(ctx context.Context, kind, email string) {
 	default:
 		s.kit.Log.ErrorContext(ctx, "record sign-in attempt: find user", "err", err)
 		actor.Email = shownAddress(email)
+	}
+	// The same queries for an unknown address as for a known one (whose
+	// list is empty): the answer's timing must not tell them apart.
+	orgs, err := s.events.UserOrganizations(ctx, actor.UserID)
+	if err != nil {
+		s.kit.Log.ErrorContext(ctx, "record sign-in attempt: load organizations", "err", err)
+	} else if o, err := tenancy.Choose(orgs, "", ""); err == nil {
+		org = o.ID
 	}
 	if kind == audit.SignInThrottled {
 		detail = "too many attempts: refused before the password was checked"
