@@ -114,4 +114,3 @@ func TestThrottledSignInsAreRecorded(t *testing.T) {
 	}
 	storagetest.CheckNoSecret(t, events, "wrong password 123")
 }
-

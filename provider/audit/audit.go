@@ -25,7 +25,7 @@ const (
 	AppRegistered     = "app.registered"
 	AppChanged        = "app.changed"
 	AppDeleted        = "app.deleted"
-	AppSecretRotated  = "app.secret_rotated"
+	AppSecretRotated  = "app.secret_rotated" //nolint:gosec // G101: the name of a kind of event, not a credential
 	ConsentGranted    = "consent.granted"
 	ConsentRevoked    = "consent.revoked"
 	MemberInvited     = "member.invited"
