@@ -10,6 +10,7 @@ import (
 	"github.com/ajrly/ajrly-auth/handlers/web/webtest"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
 	"github.com/ajrly/ajrly-auth/provider/audit"
+	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/storage/storagetest"
 )
 
@@ -113,4 +114,67 @@ func TestThrottledSignInsAreRecorded(t *testing.T) {
 		t.Errorf("events %v for answers %v", kinds, counts)
 	}
 	storagetest.CheckNoSecret(t, events, "wrong password 123")
+}
+
+// TestConsentIsRecorded: allowing an app on the consent page records one
+// consent.granted event, in the organization chosen, with the scopes
+// granted; denying records nothing; no code reaches the log.
+func TestConsentIsRecorded(t *testing.T) {
+	t.Parallel()
+	e := webtest.New(t)
+	Mount(e.Routes.Protocol, e.Routes.Forms, Options{Kit: e.Kit, Provider: e.Provider, Store: e.Store, CookieKey: e.CookieKey,
+		Accounts: accounts.New(e.Store, accounts.Config{})})
+	app, _, err := clients.New(clients.Spec{Name: "Example <App>", RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: []string{"openid", "read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.CreateClient(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	b := e.SignIn(t, "alice@example.com")
+	alice, err := e.Store.UserByEmail(context.Background(), "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs, err := e.Store.UserOrganizations(context.Background(), alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decide := func(decision string) *url.URL {
+		t.Helper()
+		q := url.Values{"response_type": {"code"}, "client_id": {app.ID}, "redirect_uri": {"https://app.example.com/cb"},
+			"scope": {"openid read"}, "state": {"state-1234567890"}, "nonce": {"nonce-1234567890"},
+			"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
+		rec := b.Do(http.MethodGet, "/authorize?"+q.Encode(), nil)
+		loc, err := url.Parse(rec.Header().Get("Location"))
+		if rec.Code != http.StatusSeeOther || err != nil || loc.Path != "/consent" {
+			t.Fatalf("authorize: %d to %q\n%s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
+		}
+		form := url.Values{"csrf_token": {b.CSRF()}, "flow": {loc.Query().Get("flow")}, "decision": {decision}, "org": {orgs[0].ID}}
+		rec = b.Send(http.MethodPost, "/consent", form, http.Header{"User-Agent": {auditUserAgent}})
+		back, err := url.Parse(rec.Header().Get("Location"))
+		if rec.Code != http.StatusSeeOther || err != nil || back.Host != "app.example.com" {
+			t.Fatalf("consent %s: %d to %q\n%s", decision, rec.Code, rec.Header().Get("Location"), rec.Body.String())
+		}
+		return back
+	}
+	decide("deny")
+	if events := storagetest.AuditEvents(t, e.Store); len(events) != 0 {
+		t.Fatalf("denying recorded %v", storagetest.AuditKinds(events))
+	}
+	back := decide("allow")
+	events := storagetest.AuditEvents(t, e.Store)
+	if got := storagetest.AuditKinds(events); !slices.Equal(got, []string{audit.ConsentGranted}) {
+		t.Fatalf("events %v, want one consent.granted", got)
+	}
+	ev := events[0]
+	if ev.OrgID != orgs[0].ID || ev.ActorID != alice.ID || ev.TargetID != app.ID || ev.Target != "Example <App>" ||
+		ev.Detail != "scopes: openid read" || ev.UserAgent != auditUserAgent {
+		t.Errorf("the event: %+v", ev)
+	}
+	code := back.Query().Get("code")
+	if code == "" {
+		t.Fatalf("no code in %s", back)
+	}
+	storagetest.CheckNoSecret(t, events, code)
 }
