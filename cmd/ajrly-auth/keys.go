@@ -249,15 +249,7 @@ func (c *cli) keysRotate(ctx context.Context, cfg config.Config, f keysRotateFla
 			if r, err = set.Rotate(ctx, a, f.now); err != nil {
 				return err
 			}
-			detail := "the new key signs from " + r.SignsAt.UTC().Format(time.RFC3339)
-			if r.Replaced != "" {
-				detail += "; it replaces " + r.Replaced + ", published until " + r.LeavesAt.UTC().Format(time.RFC3339)
-			}
-			if f.now {
-				detail += " (at once: tokens the old keys signed stop verifying)"
-			}
-			return audit.Record(ctx, store, audit.OperatorActor(),
-				audit.Event{Kind: audit.SigningKeyRotated, TargetID: r.KID, Target: r.Alg + " key " + r.KID, Detail: detail})
+			return audit.Record(ctx, store, audit.OperatorActor(), provider.RotationEvent(r, f.now))
 		})
 		if errors.Is(err, storage.ErrConflict) {
 			return fmt.Errorf("the %s key was rotated by another process just now; run keys rotate again if you meant to rotate twice", a)
