@@ -106,6 +106,10 @@ type Config struct {
 	// whose X-Forwarded-For and X-Forwarded-Proto headers are trusted. Use
 	// TrustedProxyPrefixes for the parsed form.
 	TrustedProxies []string
+
+	// AuditRetention is how long the audit log keeps an event; the janitor
+	// removes older ones.
+	AuditRetention time.Duration
 }
 
 // Default returns the built-in settings: a local development server on
@@ -132,6 +136,7 @@ func Default() Config {
 		AutoMigrate:        true,
 		LogLevel:           "info",
 		LogFormat:          "text",
+		AuditRetention:     9600 * time.Hour,
 	}
 }
 
@@ -224,6 +229,7 @@ func (c Config) Validate() error {
 		{"session_idle_timeout", c.SessionIdleTimeout, 5 * time.Minute, max(c.SessionTTL, 5*time.Minute)},
 		{"client_cache_ttl", c.ClientCacheTTL, 0, 5 * time.Minute},
 		{"shutdown_timeout", c.ShutdownTimeout, time.Second, 5 * time.Minute},
+		{"audit.retention", c.AuditRetention, 24 * time.Hour, 87600 * time.Hour},
 	} {
 		if r.d < r.min || r.d > r.max {
 			bad(r.key, "must be from %s to %s, got %s", formatDuration(r.min), formatDuration(r.max), formatDuration(r.d))

@@ -87,6 +87,7 @@ func TestDefault(t *testing.T) {
 		{"log_format", c.LogFormat, "text"},
 		{"db_max_conns", c.DBMaxConns, 0},
 		{"trusted_proxies", len(c.TrustedProxies), 0},
+		{"audit.retention", c.AuditRetention, 9600 * time.Hour},
 		{"dsn kind", c.DSNKind(), "sqlite"},
 		{"sqlite path", c.SQLitePath(), "ajrly.db"},
 	}
@@ -277,6 +278,15 @@ func TestValidate(t *testing.T) {
 			name:   "an api key jwt lifetime over an hour is an error",
 			change: func(c *config.Config) { c.APIKeyJWTTTL = 2 * time.Hour },
 			want:   []string{"api_key_jwt_ttl: must be between 1m and 1h, got 2h0m0s"},
+		},
+		{
+			name:   "an audit retention under a day is an error",
+			change: func(c *config.Config) { c.AuditRetention = time.Hour },
+			want:   []string{"audit.retention: must be from 24h to 87600h, got 1h"},
+		},
+		{
+			name:   "an audit retention of ten years is accepted",
+			change: func(c *config.Config) { c.AuditRetention = 87600 * time.Hour },
 		},
 		{
 			name:   "signing keys may rotate only by hand",
@@ -800,8 +810,8 @@ func TestFlags(t *testing.T) {
 			t.Errorf("flag --%s has no %s in Config.String()", f.Name, key)
 		}
 	})
-	if count != 29 {
-		t.Errorf("%d flags, want 29 (--config and 28 settings)", count)
+	if count != 30 {
+		t.Errorf("%d flags, want 30 (--config and 29 settings)", count)
 	}
 
 	var help bytes.Buffer

@@ -177,6 +177,11 @@ var settings = []setting{
 		usage: "comma-separated `CIDRs` or IPs of load balancers whose X-Forwarded-For and X-Forwarded-Proto are trusted",
 		field: func(c *Config) any { return &c.TrustedProxies },
 	},
+	{
+		key: "audit.retention", env: "AJRLY_AUDIT_RETENTION", flag: "audit-retention",
+		usage: "how long the audit log keeps an event before the janitor removes it, 24h to 87600h (`duration`)",
+		field: func(c *Config) any { return &c.AuditRetention },
+	},
 }
 
 // removedSettings are settings that no longer exist, by YAML key and by

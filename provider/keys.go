@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-jose/go-jose/v3"
 
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -182,10 +183,20 @@ func (k *KeySet) Rotate(ctx context.Context, alg string, immediately bool) (*Rot
 	return k.replace(ctx, alg, prev, immediately)
 }
 
-// replace stores a new key of alg that replaces prev ("" for none). If
-// prev was replaced meanwhile it stores nothing and returns
-// storage.ErrConflict.
+// replace stores a new key of alg that replaces prev ("" for none), and
+// loads the keys again. If prev was replaced meanwhile it stores nothing
+// and returns storage.ErrConflict.
 func (k *KeySet) replace(ctx context.Context, alg, prev string, immediately bool) (*Rotated, error) {
+	out, err := k.write(ctx, alg, prev, immediately)
+	if err != nil {
+		return nil, err
+	}
+	return out, k.Reload(ctx)
+}
+
+// write is replace without loading the keys again, so that a caller can
+// make it part of a transaction and load them once it is committed.
+func (k *KeySet) write(ctx context.Context, alg, prev string, immediately bool) (*Rotated, error) {
 	next, err := k.generate(alg)
 	if err != nil {
 		return nil, err
@@ -207,7 +218,50 @@ func (k *KeySet) replace(ctx context.Context, alg, prev string, immediately bool
 	}
 	k.log.InfoContext(ctx, "rotated signing key", "alg", alg, "kid", out.KID, "signs_at", out.SignsAt,
 		"replaced", out.Replaced, "replaced_leaves_jwks_at", out.LeavesAt, "immediately", immediately)
-	return out, k.Reload(ctx)
+	return out, nil
+}
+
+// keyEventLog is what recording scheduled rotations in the audit log
+// needs of the key store; a store without it records none.
+type keyEventLog interface {
+	audit.Appender
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// RotationEvent is the audit event of a rotation.
+func RotationEvent(r *Rotated, immediately bool) audit.Event {
+	detail := "the new key signs from " + r.SignsAt.UTC().Format(time.RFC3339)
+	if r.Replaced != "" {
+		detail += "; it replaces " + r.Replaced + ", published until " + r.LeavesAt.UTC().Format(time.RFC3339)
+	}
+	if immediately {
+		detail += " (at once: tokens the old keys signed stop verifying)"
+	}
+	return audit.Event{Kind: audit.SigningKeyRotated, TargetID: r.KID, Target: r.Alg + " key " + r.KID, Detail: detail}
+}
+
+// scheduledActor is who rotates keys on schedule (signing_key_rotation).
+var scheduledActor = audit.Actor{Email: "scheduled rotation (signing_key_rotation)"}
+
+// rotateOnSchedule replaces prev, the newest key of alg, and records it in
+// the audit log in the same transaction when the store keeps one.
+func (k *KeySet) rotateOnSchedule(ctx context.Context, alg, prev string) error {
+	events, ok := k.store.(keyEventLog)
+	if !ok {
+		_, err := k.replace(ctx, alg, prev, false)
+		return err
+	}
+	err := events.InTx(ctx, func(ctx context.Context) error {
+		r, err := k.write(ctx, alg, prev, false)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, events, scheduledActor, RotationEvent(r, false))
+	})
+	if err != nil {
+		return err
+	}
+	return k.Reload(ctx)
 }
 
 // rotateDue rotates each algorithm whose newest key has signed for longer
@@ -226,7 +280,7 @@ func (k *KeySet) rotateDue(ctx context.Context) {
 	}
 	k.mu.RUnlock()
 	for _, row := range due {
-		if _, err := k.replace(ctx, row.Alg, row.KID, false); errors.Is(err, storage.ErrConflict) {
+		if err := k.rotateOnSchedule(ctx, row.Alg, row.KID); errors.Is(err, storage.ErrConflict) {
 			_ = k.Reload(ctx) // another instance rotated first
 		} else if err != nil {
 			k.log.WarnContext(ctx, "scheduled signing key rotation", "alg", row.Alg, "err", err)

@@ -240,6 +240,27 @@ func TestKeysRotateOnTheirSchedule(t *testing.T) {
 			t.Fatalf("the replaced key %s left the JWKS at once", kid)
 		}
 	}
+	// Each rotation is in the audit log once, the ones refused (the other
+	// instance rotated first) not at all.
+	events := storagetest.AuditEvents(t, store)
+	var rotated []string
+	for _, e := range events {
+		if e.Kind != "signing_key.rotated" || e.Actor != "scheduled rotation (signing_key_rotation)" || e.OrgID != "" {
+			t.Errorf("event %+v, want a scheduled rotation", e)
+		}
+		rotated = append(rotated, e.TargetID)
+	}
+	var made []string
+	for _, row := range rows {
+		if !slices.Contains(before, row.KID) {
+			made = append(made, row.KID)
+		}
+	}
+	slices.Sort(rotated)
+	slices.Sort(made)
+	if !slices.Equal(rotated, made) {
+		t.Errorf("the log names the keys %v, the rotations made %v", rotated, made)
+	}
 }
 
 func TestARotationInTheSecondAKeyWasMadeStillWaitsForActivation(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -87,11 +88,11 @@ func (c *cli) janitor(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer store.Close()
-	n, err := store.DeleteExpired(ctx, 1000)
+	n, events, err := sweep(ctx, store, cfg.AuditRetention, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Removed %d expired rows.\n", n)
+	fmt.Fprintf(c.stdout, "Removed %d expired rows and %d audit events older than %s.\n", n, events, shortDuration(cfg.AuditRetention))
 	return nil
 }
 
@@ -245,7 +246,11 @@ func (c *cli) clientsDelete(ctx context.Context, cfg config.Config, id string) e
 		return err
 	}
 	defer store.Close()
-	if err := store.DeleteClient(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	cl, err := store.FindClient(ctx, id)
+	if err == nil {
+		err = clients.Delete(ctx, store, audit.OperatorActor(), cl)
+	}
+	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no client has the id %q", id)
 	} else if err != nil {
 		return err
@@ -303,7 +308,7 @@ func (c *cli) clientsCreate(ctx context.Context, cfg config.Config, f clientsCre
 		return err
 	}
 	defer store.Close()
-	if err := store.CreateClient(ctx, client); err != nil {
+	if err := clients.Register(ctx, store, audit.OperatorActor(), client, "with the command line"); err != nil {
 		return err
 	}
 	if f.asJSON {
@@ -447,7 +452,8 @@ func (c *cli) clientsUpdate(ctx context.Context, cfg config.Config, id string, f
 	if f.resourceServer != nil {
 		cl.ResourceServer = *f.resourceServer
 	}
-	if err := store.UpdateClient(ctx, cl); err != nil {
+	detail := fmt.Sprintf("first-party %v, resource server %v", cl.FirstParty, cl.ResourceServer)
+	if err := clients.Change(ctx, store, audit.OperatorActor(), cl, detail); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "Updated client %s (%s): first-party %v, resource server %v.\n", cl.ID, cl.Name, cl.FirstParty, cl.ResourceServer)
@@ -515,4 +521,18 @@ func flagProblem(p fields.Error) string {
 		flag = p.Field
 	}
 	return "--" + flag + " " + p.Message
+}
+
+// shortDuration prints d without zero minutes and seconds: 9600h, not
+// 9600h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return "0s"
+	}
+	return s
 }

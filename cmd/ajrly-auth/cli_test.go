@@ -57,6 +57,8 @@ var commandTable = []struct {
 	{"keys list", []string{"org", "json"}, true},
 	{"keys revoke", nil, true},
 	{"keys rotate", []string{"alg", "now", "json"}, true},
+	{"audit", nil, false},
+	{"audit list", []string{"org", "since", "kind", "json"}, true},
 	{"version", nil, false},
 	{"completion", nil, false},
 	{"completion bash", []string{"no-descriptions"}, false},
@@ -495,7 +497,7 @@ func TestCompletionAnswers(t *testing.T) {
 		exactly   bool     // and nothing else
 		directive string
 	}{
-		{"the commands", []string{""}, []string{"serve", "migrate", "janitor", "users", "orgs", "clients", "keys", "version", "completion", "help"}, true, noFiles},
+		{"the commands", []string{""}, []string{"serve", "migrate", "janitor", "users", "orgs", "clients", "keys", "audit", "version", "completion", "help"}, true, noFiles},
 		{"commands by prefix", []string{"c"}, []string{"clients", "completion"}, true, noFiles},
 		{"the subcommands of a group", []string{"clients", ""}, []string{"create", "update", "list", "delete", "token"}, true, noFiles},
 		{"the subcommand of a nested group", []string{"clients", "token", ""}, []string{"create"}, true, noFiles},

@@ -14,6 +14,7 @@ import (
 	"github.com/ajrly/ajrly-auth/config"
 	"github.com/ajrly/ajrly-auth/provider"
 	"github.com/ajrly/ajrly-auth/provider/apikeys"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -30,7 +31,7 @@ func (c *cli) keysRevoke(ctx context.Context, cfg config.Config, id string) erro
 		return err
 	}
 	defer store.Close()
-	if err := store.RevokeAPIKey(ctx, id); errors.Is(err, storage.ErrNotFound) {
+	if _, err := apikeys.Revoke(ctx, store, audit.OperatorActor(), id); errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no active API key has the id %q", id)
 	} else if err != nil {
 		return err
@@ -111,7 +112,7 @@ func (c *cli) keysCreate(ctx context.Context, cfg config.Config, f keysCreateFla
 	if err != nil {
 		return usageError("keys create:\n%v", err)
 	}
-	if err := store.CreateAPIKey(ctx, key); err != nil {
+	if err := apikeys.Save(ctx, store, audit.OperatorActor(), key); err != nil {
 		return err
 	}
 	if f.asJSON {
@@ -242,7 +243,14 @@ func (c *cli) keysRotate(ctx context.Context, cfg config.Config, f keysRotateFla
 	set.SetRotation(provider.KeyRotation{Lifetime: max(cfg.AccessTokenTTL, cfg.IDTokenTTL, cfg.APIKeyJWTTTL)})
 	var done []*provider.Rotated
 	for _, a := range algs {
-		r, err := set.Rotate(ctx, a, f.now)
+		var r *provider.Rotated
+		err := store.InTx(ctx, func(ctx context.Context) error {
+			var err error
+			if r, err = set.Rotate(ctx, a, f.now); err != nil {
+				return err
+			}
+			return audit.Record(ctx, store, audit.OperatorActor(), provider.RotationEvent(r, f.now))
+		})
 		if errors.Is(err, storage.ErrConflict) {
 			return fmt.Errorf("the %s key was rotated by another process just now; run keys rotate again if you meant to rotate twice", a)
 		} else if err != nil {

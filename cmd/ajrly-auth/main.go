@@ -177,6 +177,9 @@ func (c *cli) newRoot(args []string) *cobra.Command {
 			c.keysRevokeCmd(),
 			c.keysRotateCmd(),
 		),
+		group("audit", "read the audit log of who did what",
+			c.auditListCmd(),
+		),
 		c.versionCmd(),
 	)
 

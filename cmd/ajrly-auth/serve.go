@@ -163,7 +163,7 @@ func (c *cli) serve(ctx context.Context, cfg config.Config) error {
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go prov.Keys().Run(bg, time.Minute)
-	go runJanitor(bg, store, log, janitorInterval)
+	go runJanitor(bg, store, log, janitorInterval, cfg.AuditRetention)
 	go usage.Run(bg, usageFlushInterval, log)
 
 	errc := make(chan error, 1)
@@ -212,8 +212,9 @@ func newHTTPServer(ctx context.Context, h http.Handler, log *slog.Logger) *http.
 	}
 }
 
-// runJanitor removes expired rows every interval until ctx ends.
-func runJanitor(ctx context.Context, store *storage.Store, log *slog.Logger, interval time.Duration) {
+// runJanitor removes expired rows and audit events older than retention
+// every interval until ctx ends.
+func runJanitor(ctx context.Context, store *storage.Store, log *slog.Logger, interval, retention time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -221,16 +222,28 @@ func runJanitor(ctx context.Context, store *storage.Store, log *slog.Logger, int
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := store.DeleteExpired(ctx, 1000)
+			n, events, err := sweep(ctx, store, retention, time.Now())
 			if err != nil && !errors.Is(err, context.Canceled) {
 				log.Warn("janitor", "err", err)
 				continue
 			}
-			if n > 0 {
-				log.Info("janitor removed expired rows", "rows", n)
+			if n > 0 || events > 0 {
+				log.Info("janitor removed expired rows", "rows", n, "audit_events", events)
 			}
 		}
 	}
+}
+
+// sweep is one round of the janitor: it removes the expired rows, then the
+// audit events older than retention before now. Both run even if the first
+// fails; the first error is returned.
+func sweep(ctx context.Context, store *storage.Store, retention time.Duration, now time.Time) (expired, events int64, err error) {
+	expired, err = store.DeleteExpired(ctx, 1000)
+	var auditErr error
+	if retention > 0 {
+		events, auditErr = store.DeleteAuditEventsBefore(ctx, now.Add(-retention), 1000)
+	}
+	return expired, events, errors.Join(err, auditErr)
 }
 
 // demoOutbox is what /demo/outbox lists: the mail a mailer that only logs

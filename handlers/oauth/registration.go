@@ -14,6 +14,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -24,6 +25,8 @@ type registrationStore interface {
 	CreateClient(ctx context.Context, c *storage.Client) error
 	UpdateClient(ctx context.Context, c *storage.Client) error
 	DeleteClient(ctx context.Context, id string) error
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AppendAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 	FindClient(ctx context.Context, id string) (*storage.Client, error)
 	InitialAccessTokenByDigest(ctx context.Context, digest string) (*storage.InitialAccessToken, error)
 }
@@ -86,7 +89,7 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	orgID := ""
+	orgID, iatID := "", ""
 	if g.mode == clients.RegistrationToken {
 		token := fosite.AccessTokenFromRequest(r)
 		if token == "" || r.URL.Query().Get("access_token") != "" {
@@ -102,7 +105,7 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 			web.WriteJSONError(w, web.StatusOf(err), "server_error", "The registration could not be checked.")
 			return
 		}
-		orgID = iat.OrgID
+		orgID, iatID = iat.OrgID, iat.ID
 	}
 	b := openRegistrationBudget
 	if g.mode == clients.RegistrationToken {
@@ -133,7 +136,13 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	regToken := clients.IssueRegistrationToken(c)
-	if err := g.store.CreateClient(ctx, c); err != nil {
+	actor := audit.Person(ctx, nil)
+	actor.Email = "dynamic registration (/register)"
+	detail := "open registration"
+	if iatID != "" {
+		detail = "with the initial access token " + iatID
+	}
+	if err := clients.Register(ctx, g.store, actor, c, detail); err != nil {
 		g.kit.Log.ErrorContext(ctx, "register client", "err", err)
 		web.WriteJSONError(w, web.StatusOf(err), "server_error", "The client could not be registered.")
 		return
@@ -143,6 +152,14 @@ func (g *Registration) register(w http.ResponseWriter, r *http.Request) {
 	uri := g.kit.URL("/register/" + c.ID)
 	w.Header().Set("Location", uri)
 	web.WriteJSON(w, http.StatusCreated, clients.Response(c, secret, regToken, uri))
+}
+
+// registrationActor is who acts with an app's registration access token
+// (RFC 7592): whoever holds it, known by the request's address only.
+func registrationActor(ctx context.Context) audit.Actor {
+	a := audit.Person(ctx, nil)
+	a.Email = "the app's registration access token"
+	return a
 }
 
 // readRegistrationBody reads a registration body of at most
@@ -261,7 +278,7 @@ func (g *Registration) update(w http.ResponseWriter, r *http.Request) {
 	case !clients.UsesSecret(c):
 		secret, updated.SecretDigest = clients.NewSecret()
 	}
-	if err := g.store.UpdateClient(ctx, &updated); err != nil {
+	if err := clients.Change(ctx, g.store, registrationActor(ctx), &updated, "through /register (RFC 7592)"); err != nil {
 		g.kit.Log.ErrorContext(ctx, "update client", "err", err)
 		web.WriteJSONError(w, web.StatusOf(err), "server_error", "The client could not be updated.")
 		return
@@ -277,7 +294,7 @@ func (g *Registration) delete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := g.store.DeleteClient(ctx, c.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if err := clients.Delete(ctx, g.store, registrationActor(ctx), c); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		g.kit.Log.ErrorContext(ctx, "delete client", "err", err)
 		web.WriteJSONError(w, web.StatusOf(err), "server_error", "The client could not be deleted.")
 		return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider/apikeys"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
@@ -29,6 +30,8 @@ type apiKeysStore interface {
 	CreateAPIKey(ctx context.Context, k *storage.APIKey) error
 	RotateAPIKey(ctx context.Context, oldID string, replacement *storage.APIKey, grace time.Duration) error
 	RevokeAPIKey(ctx context.Context, id string) error
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AppendAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 	APIKeyUsage(ctx context.Context, keyIDs []string, since time.Time) (map[string]map[string]int64, error)
 }
 
@@ -463,7 +466,7 @@ func (a *APIKeys) create(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, status, p)
 		return
 	}
-	if err := a.store.CreateAPIKey(ctx, key); err != nil {
+	if err := apikeys.Save(ctx, a.store, audit.Person(ctx, ws.user), key); err != nil {
 		a.kit.ServerErrorPage(w, r, "create api key", err)
 		return
 	}
@@ -568,7 +571,7 @@ func (a *APIKeys) rotate(w http.ResponseWriter, r *http.Request) {
 		a.kit.ServerErrorPage(w, r, "rotate api key", err)
 		return
 	}
-	err = a.store.RotateAPIKey(ctx, old.ID, key, grace.d)
+	err = apikeys.SaveRotation(ctx, a.store, audit.Person(ctx, ws.user), old, key, grace.d)
 	if errors.Is(err, storage.ErrConflict) {
 		a.cannotRotate(w, r)
 		return
@@ -623,7 +626,7 @@ func (a *APIKeys) revoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := a.store.RevokeAPIKey(ctx, k.ID)
+	_, err := apikeys.Revoke(ctx, a.store, audit.Person(ctx, ws.user), k.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		a.alreadyRevoked(w, r)
 		return

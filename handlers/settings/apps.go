@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -16,6 +17,9 @@ import (
 type appsStore interface {
 	ListConnectedApps(ctx context.Context, userID string) ([]storage.ConnectedApp, error)
 	RevokeConsent(ctx context.Context, userID, consentID string) (*storage.Consent, error)
+	FindClient(ctx context.Context, id string) (*storage.Client, error)
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AppendAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 }
 
 // Apps serves /settings/apps: every app the person allowed, with what it
@@ -76,7 +80,21 @@ func (a *Apps) revoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := a.store.RevokeConsent(r.Context(), user.ID, r.PostForm.Get("consent"))
+	var c *storage.Consent
+	err := a.store.InTx(r.Context(), func(ctx context.Context) error {
+		var err error
+		if c, err = a.store.RevokeConsent(ctx, user.ID, r.PostForm.Get("consent")); err != nil {
+			return err
+		}
+		name := c.ClientID
+		if client, err := a.store.FindClient(ctx, c.ClientID); err == nil {
+			name = client.Name
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		return audit.Record(ctx, a.store, audit.Person(ctx, user),
+			audit.Event{Kind: audit.ConsentRevoked, OrgID: c.OrgID, TargetID: c.ClientID, Target: name, Detail: "scopes: " + c.Scopes})
+	})
 	if errors.Is(err, storage.ErrNotFound) {
 		a.kit.RenderError(w, r, http.StatusNotFound, "Nothing to revoke", "This app no longer has access to your account.", "")
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/clients"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
@@ -30,6 +31,8 @@ type developerStore interface {
 	CreateInitialAccessToken(ctx context.Context, t *storage.InitialAccessToken) error
 	ListInitialAccessTokens(ctx context.Context, orgID string) ([]storage.InitialAccessToken, error)
 	RevokeInitialAccessToken(ctx context.Context, orgID, id string) error
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	AppendAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 }
 
 // Developer serves /settings/developer: the OAuth apps (clients) of the
@@ -589,7 +592,7 @@ func (d *Developer) register(w http.ResponseWriter, r *http.Request) {
 		d.render(w, r, status, p)
 		return
 	}
-	if err := d.store.CreateClient(ctx, c); err != nil {
+	if err := clients.Register(ctx, d.store, audit.Person(ctx, ws.user), c, "in the developer dashboard"); err != nil {
 		d.kit.ServerErrorPage(w, r, "register app", err)
 		return
 	}
@@ -641,7 +644,7 @@ func (d *Developer) save(w http.ResponseWriter, r *http.Request) {
 		d.renderEdit(w, r, ws, c, f, status)
 		return
 	}
-	if err := d.store.UpdateClient(ctx, &updated); errors.Is(err, storage.ErrNotFound) {
+	if err := clients.Change(ctx, d.store, audit.Person(ctx, ws.user), &updated, "in the developer dashboard"); errors.Is(err, storage.ErrNotFound) {
 		d.findApp(w, r, ws) // deleted meanwhile: not found
 		return
 	} else if err != nil {
@@ -674,7 +677,7 @@ func (d *Developer) rotate(w http.ResponseWriter, r *http.Request) {
 			"Public apps have no secret, and apps that authenticate with private_key_jwt use their own keys.", "")
 		return
 	}
-	if err := d.store.UpdateClient(ctx, updated); errors.Is(err, storage.ErrNotFound) {
+	if err := clients.SaveRotation(ctx, d.store, audit.Person(ctx, ws.user), updated, grace.d); errors.Is(err, storage.ErrNotFound) {
 		d.findApp(w, r, ws)
 		return
 	} else if err != nil {
@@ -711,7 +714,7 @@ func (d *Developer) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := d.store.DeleteClient(ctx, c.ID); errors.Is(err, storage.ErrNotFound) {
+	if err := clients.Delete(ctx, d.store, audit.Person(ctx, ws.user), c); errors.Is(err, storage.ErrNotFound) {
 		d.findApp(w, r, ws)
 		return
 	} else if err != nil {

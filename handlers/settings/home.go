@@ -6,6 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -26,6 +27,9 @@ type homePage struct {
 	// MailEnabled: offer to resend the verification link (a form posting
 	// to the sign-in surface's /email/verify/resend).
 	MailEnabled bool
+	// CanAudit: link the audit log, which the person may read in at least
+	// one of their organizations.
+	CanAudit bool
 	// Notice says what just happened (leaving or deleting an organization).
 	Notice string
 	// NewOrg is the create form's name as typed, NewOrgError what is wrong
@@ -70,6 +74,9 @@ func (a *Home) render(w http.ResponseWriter, r *http.Request, status int, user *
 	}
 	page := homePage{BasePage: a.kit.Page(w, r, "Your account", user), Orgs: orgs,
 		MailEnabled: a.mailEnabled != nil && a.mailEnabled()}
+	for _, o := range orgs {
+		page.CanAudit = page.CanAudit || audit.CanRead(o.Role)
+	}
 	if fill != nil {
 		fill(&page)
 	}

@@ -32,7 +32,7 @@ type Options struct {
 
 // Mount registers the settings surface on r, which the CSRF middleware
 // guards: the account page, profile and security, connected apps, API
-// keys, the developer dashboard, and the team and organization pages.
+// keys, the developer dashboard, the team and organization pages and the audit log.
 func Mount(r *mux.Router, o Options) {
 	s := &site{kit: o.Kit}
 	home := &Home{site: s, store: o.Store}
@@ -47,4 +47,5 @@ func Mount(r *mux.Router, o Options) {
 	(&Developer{site: s, store: o.Store, now: o.Provider.Now, revealKey: o.RevealKey, mode: o.RegistrationMode}).Mount(r)
 	(&Team{site: s, store: o.Store, teams: o.Teams}).Mount(r)
 	(&Organization{site: s, store: o.Store, teams: o.Teams, home: home}).Mount(r)
+	(&Audit{site: s, store: o.Store}).Mount(r)
 }

@@ -32,10 +32,11 @@ func TestPagesRender(t *testing.T) {
 		"developer": developerGoldenPage(base("Developer", user), user),
 		"home": homePage{BasePage: base("Your account", user), Orgs: []storage.MemberOrg{
 			{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}}, MailEnabled: true,
-			Notice: homeNotices["left"], NewOrg: "Globex <Inc>", NewOrgError: "That name is taken. Choose another one."},
+			Notice: homeNotices["left"], NewOrg: "Globex <Inc>", NewOrgError: "That name is taken. Choose another one.", CanAudit: true},
 		"profile":      profileGoldenPage(base("Profile", user)),
 		"team":         teamGoldenPage(base("Team", user), user),
 		"organization": organizationGoldenPage(base("Organization settings", user)),
+		"audit":        auditGoldenPage(base("Audit log", user)),
 		"security":     securityGoldenPage(base("Security", user)),
 	}
 	for name, data := range pages {
@@ -221,4 +222,33 @@ func organizationGoldenPage(b web.BasePage) organizationPage {
 	org := storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme <Corp>"}, Role: storage.RoleOwner}
 	return organizationPage{BasePage: b, Org: &org, Orgs: []storage.MemberOrg{org}, Name: org.Name, Confirm: "acme",
 		Errors: map[string]string{"confirm": "Type the organization's name exactly, Acme <Corp>, to delete it."}}
+}
+
+// auditGoldenPage is the second page of an owner's audit log, filtered by
+// kind, with an older page after it: events with and without an actor,
+// a target, a detail and a device.
+func auditGoldenPage(b web.BasePage) auditPage {
+	at := time.Date(2026, 12, 15, 10, 0, 0, 0, time.UTC)
+	events := []storage.AuditEvent{
+		{ID: 120, CreatedAt: at, Kind: "api_key.created", OrgID: "org_1", ActorID: "usr_1", Actor: "alice@example.com",
+			TargetID: "key_1", Target: "CI <deploys> (sk_live_Ab3d…9wXy)", Detail: "read projects:write", IP: "192.0.2.10",
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"},
+		{ID: 99, CreatedAt: at.Add(-time.Hour), Kind: "signin.failed", OrgID: "org_1", Actor: "mallory@example.com", Detail: "wrong password", IP: "2001:db8::1"},
+		{ID: 98, CreatedAt: at.Add(-48 * time.Hour), Kind: "signing_key.rotated", OrgID: "org_1", Actor: "operator"},
+	}
+	p := auditPage{
+		BasePage: b,
+		Org:      &storage.MemberOrg{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner},
+		Orgs:     []storage.MemberOrg{{Organization: storage.Organization{ID: "org_1", Name: "Acme"}, Role: storage.RoleOwner}},
+		Kind:     "api_key.created",
+		Kinds: []option{{Value: "", Label: "Any kind"}, {Value: "signin.succeeded", Label: "Signed in"},
+			{Value: "api_key.created", Label: "API key created", Selected: true}},
+		People: []option{{Value: "", Label: "Anyone", Selected: true}, {Value: "usr_1", Label: "Alice <Admin> (alice@example.com)"}},
+		Older:  "/settings/audit?before=98&kind=api_key.created",
+		Newest: "/settings/audit?kind=api_key.created",
+	}
+	for i := range events {
+		p.Events = append(p.Events, newAuditRow(&events[i]))
+	}
+	return p
 }

@@ -96,6 +96,9 @@ func TestRoutes(t *testing.T) {
 		post("/settings/organization/name", http.StatusBadRequest),
 		post("/settings/organization/delete", http.StatusBadRequest),
 		post("/settings/organizations", http.StatusBadRequest),
+		get("/settings/audit", http.StatusOK),
+		get("/settings/audit?kind=nope", http.StatusBadRequest),
+		post("/settings/audit/org", http.StatusNotFound),
 	)
 	webtest.RouteTable(t, env, routes)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/tenancy"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -232,7 +233,18 @@ func (c *Consent) submit(w http.ResponseWriter, r *http.Request) {
 	granted, withheld := tenancy.Grant(org.Role, provider.ConsentScopes(req.ar))
 	consent := storage.Consent{UserID: req.user.ID, OrgID: org.ID, ClientID: req.client.ID,
 		Scopes: strings.Join(granted, " "), Remember: r.PostForm.Get("remember") == "1"}
-	if _, err := c.store.SaveConsent(ctx, consent); err != nil {
+	err = c.events.InTx(ctx, func(ctx context.Context) error {
+		if _, err := c.store.SaveConsent(ctx, consent); err != nil {
+			return err
+		}
+		detail := "scopes: " + consent.Scopes
+		if consent.Remember {
+			detail += "; remembered"
+		}
+		return audit.Record(ctx, c.events, audit.Person(ctx, req.user),
+			audit.Event{Kind: audit.ConsentGranted, OrgID: org.ID, TargetID: req.client.ID, Target: req.client.Name, Detail: detail})
+	})
+	if err != nil {
 		c.authorizeError(w, r, req.ar, fosite.ErrServerError.WithWrap(err))
 		return
 	}

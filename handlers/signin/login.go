@@ -13,6 +13,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider/accounts"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -191,6 +192,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 		l.kit.ServerErrorPage(w, r, "reserve sign-in attempt", err)
 		return
 	} else if !allowed {
+		l.recordAttempt(ctx, audit.SignInThrottled, page.Email)
 		fail(http.StatusTooManyRequests, waitMessage(until, l.kit.Provider.Now()))
 		return
 	}
@@ -198,6 +200,7 @@ func (l *Login) submit(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, accounts.ErrInvalidCredentials) {
 		// The attempt was counted when it was reserved.
 		l.kit.Log.InfoContext(ctx, "sign-in failed", "client_ip", web.ClientIP(ctx))
+		l.recordAttempt(ctx, audit.SignInFailed, page.Email)
 		message := "Incorrect email or password."
 		if !until.IsZero() {
 			message += " " + waitMessage(until, l.kit.Provider.Now())
@@ -228,7 +231,7 @@ type flowSigner interface {
 // authorization that sent them, or to returnTo.
 func (s *site) signedIn(w http.ResponseWriter, r *http.Request, flows flowSigner, user *storage.User, flow, returnTo string) {
 	ctx := r.Context()
-	ls, err := s.kit.StartSession(w, r, user.ID)
+	ls, err := s.startSession(w, r, user)
 	if err != nil {
 		s.kit.ServerErrorPage(w, r, "start session", err)
 		return
@@ -245,6 +248,21 @@ func (s *site) signedIn(w http.ResponseWriter, r *http.Request, flows flowSigner
 		return
 	}
 	http.Redirect(w, r, s.kit.Base+"/consent?flow="+url.QueryEscape(flow), http.StatusSeeOther)
+}
+
+// startSession signs user in on this browser and records it, in one
+// transaction: the event names the organization the session acts in.
+func (s *site) startSession(w http.ResponseWriter, r *http.Request, user *storage.User) (*storage.LoginSession, error) {
+	var ls *storage.LoginSession
+	err := s.events.InTx(r.Context(), func(ctx context.Context) error {
+		var err error
+		if ls, err = s.kit.StartSession(w, r.WithContext(ctx), user.ID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, s.events, audit.Person(ctx, user),
+			audit.Event{Kind: audit.SignIn, OrgID: ls.OrgID, TargetID: user.ID, Target: user.Email})
+	})
+	return ls, err
 }
 
 // localPath accepts only a path on this server as a place to return to,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider"
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -103,6 +104,25 @@ func (a *Logout) parseLogout(w http.ResponseWriter, r *http.Request) (*logoutReq
 	return req, true
 }
 
+// endSession signs the browser out (everywhere: every device of user)
+// and records it, in one transaction, in the organization the session
+// acted in. A browser signed in as nobody records nothing.
+func (a *Logout) endSession(w http.ResponseWriter, r *http.Request, ls *storage.LoginSession, user *storage.User, everywhere bool) error {
+	return a.events.InTx(r.Context(), func(ctx context.Context) error {
+		if err := a.kit.EndSession(w, r.WithContext(ctx), user, everywhere); err != nil {
+			return err
+		}
+		if user == nil || ls == nil {
+			return nil
+		}
+		e := audit.Event{Kind: audit.SignOut, OrgID: ls.OrgID, TargetID: user.ID, Target: user.Email}
+		if everywhere {
+			e.Detail = "on every device"
+		}
+		return audit.Record(ctx, a.events, audit.Person(ctx, user), e)
+	})
+}
+
 func audiences(v any) []string {
 	switch aud := v.(type) {
 	case string:
@@ -134,7 +154,7 @@ func (a *Logout) logout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, user, err := a.kit.CurrentUser(r)
+	ls, user, err := a.kit.CurrentUser(r)
 	if err != nil {
 		a.kit.ServerErrorPage(w, r, "load session", err)
 		return
@@ -158,7 +178,7 @@ func (a *Logout) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	everywhere := confirmed && r.PostForm.Get("all") == "1"
-	if err := a.kit.EndSession(w, r, user, everywhere); err != nil {
+	if err := a.endSession(w, r, ls, user, everywhere); err != nil {
 		a.kit.ServerErrorPage(w, r, "end session", err)
 		return
 	}

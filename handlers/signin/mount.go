@@ -41,7 +41,7 @@ type Options struct {
 // links that verify an address or accept an invitation, and the demo
 // callback.
 func Mount(protocol, forms *mux.Router, o Options) {
-	s := &site{kit: o.Kit, cookieKey: o.CookieKey, requireVerified: o.RequireVerifiedEmail, mailEnabled: o.Accounts.MailEnabled}
+	s := &site{kit: o.Kit, cookieKey: o.CookieKey, requireVerified: o.RequireVerifiedEmail, mailEnabled: o.Accounts.MailEnabled, events: o.Store}
 	(&Authorize{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	(&Logout{site: s, provider: o.Provider, store: o.Store}).Mount(protocol)
 	people := o.Accounts

@@ -226,7 +226,7 @@ func (rc *Recovery) reset(w http.ResponseWriter, r *http.Request) {
 	rc.kit.Log.InfoContext(ctx, "password reset", "user_id", user.ID)
 	// Every session of theirs ended with the reset; this browser starts
 	// a fresh one, as after signing in.
-	if _, err := rc.kit.StartSession(w, r, user.ID); err != nil {
+	if _, err := rc.startSession(w, r, user); err != nil {
 		rc.kit.ServerErrorPage(w, r, "start session", err)
 		return
 	}

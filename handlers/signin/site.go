@@ -18,6 +18,8 @@ type site struct {
 	// mailEnabled tells whether this server sends mail (for the page that
 	// offers a new verification link).
 	mailEnabled func() bool
+	// events is where sign-ins and sign-outs are recorded.
+	events eventLog
 }
 
 // mustVerify reports whether the person may not consent or be issued a

@@ -23,6 +23,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ajrly/ajrly-auth/provider/audit"
 )
 
 // maxBodyBytes caps every request body (SECURITY.md: 1 MiB).
@@ -162,6 +164,7 @@ func (k *Kit) Wrap(next http.Handler) http.Handler {
 		if ip.IsValid() {
 			ctx = context.WithValue(ctx, clientIPKey, ip.String())
 		}
+		ctx = audit.WithOrigin(ctx, ClientIP(ctx), r.UserAgent())
 		r = r.WithContext(ctx)
 		if viaProxy && r.TLS == nil && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 			r.URL.Scheme = "https"

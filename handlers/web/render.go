@@ -22,7 +22,7 @@ const formPostScript = "document.forms[0].submit()"
 
 // pageNames are the pages rendered inside layout.html. Start-up fails if
 // one is missing.
-var pageNames = []string{"login", "signup", "consent", "error", "home", "logout", "apps", "apikeys", "developer", "demo", "outbox", "password_forgot", "password_reset", "verify", "profile", "security", "team", "organization", "invitation"}
+var pageNames = []string{"login", "signup", "consent", "error", "home", "logout", "apps", "apikeys", "developer", "demo", "outbox", "password_forgot", "password_reset", "verify", "profile", "security", "team", "organization", "invitation", "audit"}
 
 // PageNames lists every page the templates hold.
 func PageNames() []string { return append([]string(nil), pageNames...) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -59,8 +60,10 @@ func (a *Accounts) ConfirmEmail(ctx context.Context, token string) (*Confirmed, 
 		} else if err != nil {
 			return err
 		}
-		out.User, err = a.store.UserByID(ctx, t.UserID)
-		return err
+		if out.User, err = a.store.UserByID(ctx, t.UserID); err != nil || !out.Changed {
+			return err
+		}
+		return a.record(ctx, audit.Person(ctx, out.User), out.User, audit.EmailChanged, "from "+out.Previous+" to "+out.User.Email)
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -113,7 +114,10 @@ func (a *Accounts) ResetPassword(ctx context.Context, token, password string) (*
 		if u, err = a.resetUser(ctx, t); err != nil {
 			return err
 		}
-		return a.replacePassword(ctx, u.ID, hash)
+		if err := a.replacePassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		return a.record(ctx, audit.Person(ctx, u), u, audit.PasswordChanged, "reset by a link sent by mail")
 	})
 	if err != nil {
 		return nil, err
@@ -139,7 +143,13 @@ func (a *Accounts) SetPassword(ctx context.Context, email, password string) (*st
 	if err != nil {
 		return nil, err
 	}
-	if err := a.store.InTx(ctx, func(ctx context.Context) error { return a.replacePassword(ctx, u.ID, hash) }); err != nil {
+	err = a.store.InTx(ctx, func(ctx context.Context) error {
+		if err := a.replacePassword(ctx, u.ID, hash); err != nil {
+			return err
+		}
+		return a.record(ctx, audit.OperatorActor(), u, audit.PasswordChanged, "set by the operator")
+	})
+	if err != nil {
 		return nil, err
 	}
 	return u, a.tellPasswordChanged(ctx, u)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ajrly/ajrly-auth/provider/audit"
 	"github.com/ajrly/ajrly-auth/provider/fields"
 	"github.com/ajrly/ajrly-auth/storage"
 )
@@ -123,7 +124,10 @@ func (a *Accounts) ChangePassword(ctx context.Context, u *storage.User, c Passwo
 		if ended, err = a.store.DeleteOtherLoginSessions(ctx, u.ID, c.KeepSession); err != nil {
 			return err
 		}
-		return a.store.RevokeUserTokens(ctx, u.ID)
+		if err := a.store.RevokeUserTokens(ctx, u.ID); err != nil {
+			return err
+		}
+		return a.record(ctx, audit.Person(ctx, u), u, audit.PasswordChanged, "changed on the security page")
 	})
 	if err != nil {
 		return 0, fmt.Errorf("change password: %w", err)

@@ -122,9 +122,41 @@ type Appender interface {
 	AppendAuditEvent(ctx context.Context, e *storage.AuditEvent) error
 }
 
+// originKey holds, in a request's context, where the request came from.
+type originKey struct{}
+
+type origin struct{ ip, userAgent string }
+
+// WithOrigin returns ctx carrying the client address and User-Agent of the
+// request it belongs to (the web kit sets them on every request), which
+// Person and Record give the events recorded in it.
+func WithOrigin(ctx context.Context, ip, userAgent string) context.Context {
+	return context.WithValue(ctx, originKey{}, origin{ip: ip, userAgent: userAgent})
+}
+
+// Origin returns the client address and User-Agent ctx carries, if any.
+func Origin(ctx context.Context) (ip, userAgent string) {
+	o, _ := ctx.Value(originKey{}).(origin)
+	return o.ip, o.userAgent
+}
+
+// Person is u acting in the request of ctx; nil for nobody known.
+func Person(ctx context.Context, u *storage.User) Actor {
+	a := Actor{}
+	a.IP, a.UserAgent = Origin(ctx)
+	if u != nil {
+		a.UserID, a.Email = u.ID, u.Email
+	}
+	return a
+}
+
 // Record appends e, done by a, to the log. Call it with the context of
-// the action's transaction so that both are written or neither.
+// the action's transaction so that both are written or neither. An actor
+// without an address takes the one of the request ctx belongs to.
 func Record(ctx context.Context, to Appender, a Actor, e Event) error {
+	if a.IP == "" && a.UserAgent == "" && !a.Operator {
+		a.IP, a.UserAgent = Origin(ctx)
+	}
 	actor := a.Email
 	if actor == "" && a.Operator {
 		actor = "operator"
@@ -134,4 +166,10 @@ func Record(ctx context.Context, to Appender, a Actor, e Event) error {
 		TargetID: e.TargetID, Target: e.Target, Detail: e.Detail,
 		IP: a.IP, UserAgent: a.UserAgent,
 	})
+}
+
+// CanRead reports whether a member with role may read their
+// organization's audit log: owners and admins may, members not.
+func CanRead(role string) bool {
+	return role == storage.RoleOwner || role == storage.RoleAdmin
 }

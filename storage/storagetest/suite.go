@@ -44,4 +44,5 @@ var suites = [][]testCase{
 	accountCases,
 	deleteUserCases,
 	teamCases,
+	auditCases,
 }
