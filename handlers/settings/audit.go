@@ -10,6 +10,7 @@ import (
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
 	"github.com/ajrly/ajrly-auth/provider/audit"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -93,7 +94,7 @@ func (a *Audit) list(w http.ResponseWriter, r *http.Request) {
 		a.kit.Render(w, r, http.StatusOK, "audit", p)
 		return
 	}
-	if !audit.CanRead(ws.org.Role) {
+	if !teams.Can(ws.org.Role, teams.ActViewAudit, "") {
 		a.kit.RenderError(w, r, http.StatusForbidden, "Only owners and admins see the audit log",
 			"The audit log of "+ws.org.Name+" shows who did what in it. As a member you cannot see it: ask an owner or an admin of the organization.", "")
 		return

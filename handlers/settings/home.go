@@ -6,7 +6,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ajrly/ajrly-auth/handlers/web"
-	"github.com/ajrly/ajrly-auth/provider/audit"
+	"github.com/ajrly/ajrly-auth/provider/teams"
 	"github.com/ajrly/ajrly-auth/storage"
 )
 
@@ -75,7 +75,7 @@ func (a *Home) render(w http.ResponseWriter, r *http.Request, status int, user *
 	page := homePage{BasePage: a.kit.Page(w, r, "Your account", user), Orgs: orgs,
 		MailEnabled: a.mailEnabled != nil && a.mailEnabled()}
 	for _, o := range orgs {
-		page.CanAudit = page.CanAudit || audit.CanRead(o.Role)
+		page.CanAudit = page.CanAudit || teams.Can(o.Role, teams.ActViewAudit, "")
 	}
 	if fill != nil {
 		fill(&page)

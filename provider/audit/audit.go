@@ -167,9 +167,3 @@ func Record(ctx context.Context, to Appender, a Actor, e Event) error {
 		IP: a.IP, UserAgent: a.UserAgent,
 	})
 }
-
-// CanRead reports whether a member with role may read their
-// organization's audit log: owners and admins may, members not.
-func CanRead(role string) bool {
-	return role == storage.RoleOwner || role == storage.RoleAdmin
-}
