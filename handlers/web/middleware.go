@@ -37,10 +37,7 @@ const maxAuthorizeBodyBytes = 64 << 10
 
 type ctxKey int
 
-const (
-	requestIDKey ctxKey = iota
-	clientIPKey
-)
+const requestIDKey ctxKey = 0
 
 // RequestID returns the id of the request ctx belongs to.
 func RequestID(ctx context.Context) string {
@@ -49,8 +46,9 @@ func RequestID(ctx context.Context) string {
 }
 
 // ClientIP returns the address of the client, as far as it can be trusted.
+// It is kept once, as the request's origin that audit events record.
 func ClientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(clientIPKey).(string)
+	ip, _ := audit.Origin(ctx)
 	return ip
 }
 
@@ -161,10 +159,11 @@ func (k *Kit) Wrap(next http.Handler) http.Handler {
 			id = k.ids.next()
 		}
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		clientIP := ""
 		if ip.IsValid() {
-			ctx = context.WithValue(ctx, clientIPKey, ip.String())
+			clientIP = ip.String()
 		}
-		ctx = audit.WithOrigin(ctx, ClientIP(ctx), r.UserAgent())
+		ctx = audit.WithOrigin(ctx, clientIP, r.UserAgent())
 		r = r.WithContext(ctx)
 		if viaProxy && r.TLS == nil && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 			r.URL.Scheme = "https"
