@@ -79,10 +79,8 @@ func (c *cli) keysCreate(ctx context.Context, cfg config.Config, f keysCreateFla
 		return err
 	}
 	defer store.Close()
-	user, err := store.UserByEmail(ctx, f.email)
-	if errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("no user has the email %s", storage.NormalizeEmail(f.email))
-	} else if err != nil {
+	user, err := findUser(ctx, store, f.email)
+	if err != nil {
 		return err
 	}
 	orgs, err := store.UserOrganizations(ctx, user.ID)

@@ -54,6 +54,25 @@ func findOrg(ctx context.Context, store *storage.Store, ref string) (*storage.Or
 	return org, err
 }
 
+// onMember runs fn on the organization ref names and the person with
+// email, in the database of cfg: what every command on one member needs.
+func (c *cli) onMember(ctx context.Context, cfg config.Config, ref, email string, fn func(*storage.Store, *storage.Organization, *storage.User) error) error {
+	store, err := c.openAdminStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	org, err := findOrg(ctx, store, ref)
+	if err != nil {
+		return err
+	}
+	u, err := findUser(ctx, store, email)
+	if err != nil {
+		return err
+	}
+	return fn(store, org, u)
+}
+
 // findUser finds a person by email.
 func findUser(ctx context.Context, store *storage.Store, email string) (*storage.User, error) {
 	u, err := store.UserByEmail(ctx, email)
@@ -162,24 +181,13 @@ func (c *cli) orgsAddMember(ctx context.Context, cfg config.Config, ref, email s
 	if err := roleArg("orgs add-member", f.role); err != nil {
 		return err
 	}
-	store, err := c.openAdminStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	org, err := findOrg(ctx, store, ref)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, store, email)
-	if err != nil {
-		return err
-	}
-	if err := teamsOf(store).AddMember(ctx, audit.OperatorActor(), org.ID, u.ID, f.role); err != nil {
-		return teamError(err, u, org)
-	}
-	fmt.Fprintf(c.stdout, "Added %s to %s (%s) as %s.\n", u.Email, org.Name, org.ID, f.role)
-	return nil
+	return c.onMember(ctx, cfg, ref, email, func(store *storage.Store, org *storage.Organization, u *storage.User) error {
+		if err := teamsOf(store).AddMember(ctx, audit.OperatorActor(), org.ID, u.ID, f.role); err != nil {
+			return teamError(err, u, org)
+		}
+		fmt.Fprintf(c.stdout, "Added %s to %s (%s) as %s.\n", u.Email, org.Name, org.ID, f.role)
+		return nil
+	})
 }
 
 func (c *cli) orgsSetRoleCmd() *cobra.Command {
@@ -194,24 +202,13 @@ func (c *cli) orgsSetRole(ctx context.Context, cfg config.Config, ref, email, ro
 	if err := roleArg("orgs set-role", role); err != nil {
 		return err
 	}
-	store, err := c.openAdminStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	org, err := findOrg(ctx, store, ref)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, store, email)
-	if err != nil {
-		return err
-	}
-	if err := teamsOf(store).SetRole(ctx, audit.OperatorActor(), org.ID, u.ID, role); err != nil {
-		return teamError(err, u, org)
-	}
-	fmt.Fprintf(c.stdout, "%s is %s of %s (%s) now.\n", u.Email, tenancy.RoleWithArticle(role), org.Name, org.ID)
-	return nil
+	return c.onMember(ctx, cfg, ref, email, func(store *storage.Store, org *storage.Organization, u *storage.User) error {
+		if err := teamsOf(store).SetRole(ctx, audit.OperatorActor(), org.ID, u.ID, role); err != nil {
+			return teamError(err, u, org)
+		}
+		fmt.Fprintf(c.stdout, "%s is %s of %s (%s) now.\n", u.Email, tenancy.RoleWithArticle(role), org.Name, org.ID)
+		return nil
+	})
 }
 
 func (c *cli) orgsRemoveMemberCmd() *cobra.Command {
@@ -222,34 +219,23 @@ func (c *cli) orgsRemoveMemberCmd() *cobra.Command {
 }
 
 func (c *cli) orgsRemoveMember(ctx context.Context, cfg config.Config, ref, email string) error {
-	store, err := c.openAdminStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	org, err := findOrg(ctx, store, ref)
-	if err != nil {
-		return err
-	}
-	u, err := findUser(ctx, store, email)
-	if err != nil {
-		return err
-	}
-	before, err := store.UserOrganizations(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	if err := teamsOf(store).Remove(ctx, audit.OperatorActor(), org.ID, u.ID); err != nil {
-		return teamError(err, u, org)
-	}
-	fmt.Fprintf(c.stdout, "Removed %s from %s (%s): their sessions there, the API keys they created there and the grants they gave in it are revoked.\n",
-		u.Email, org.Name, org.ID)
-	if len(before) == 1 {
-		// Everyone belongs to an organization: one left in none got a
-		// personal one.
-		if after, err := store.UserOrganizations(ctx, u.ID); err == nil && len(after) == 1 {
-			fmt.Fprintf(c.stdout, "They belonged to no other organization and now own their personal one, %s (%s).\n", after[0].Name, after[0].ID)
+	return c.onMember(ctx, cfg, ref, email, func(store *storage.Store, org *storage.Organization, u *storage.User) error {
+		before, err := store.UserOrganizations(ctx, u.ID)
+		if err != nil {
+			return err
 		}
-	}
-	return nil
+		if err := teamsOf(store).Remove(ctx, audit.OperatorActor(), org.ID, u.ID); err != nil {
+			return teamError(err, u, org)
+		}
+		fmt.Fprintf(c.stdout, "Removed %s from %s (%s): their sessions there, the API keys they created there and the grants they gave in it are revoked.\n",
+			u.Email, org.Name, org.ID)
+		if len(before) == 1 {
+			// Everyone belongs to an organization: one left in none got a
+			// personal one.
+			if after, err := store.UserOrganizations(ctx, u.ID); err == nil && len(after) == 1 {
+				fmt.Fprintf(c.stdout, "They belonged to no other organization and now own their personal one, %s (%s).\n", after[0].Name, after[0].ID)
+			}
+		}
+		return nil
+	})
 }
