@@ -195,6 +195,23 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]OrgSummary, error) {
 	return out, nil
 }
 
+// FreePersonalOrgName finds a name for the personal organization of a
+// person called name with email that no organization has (the first free
+// one of PersonalOrgNames). It is checked before the insert, because a
+// failed insert aborts a PostgreSQL transaction; the unique index settles
+// a race.
+func (s *Store) FreePersonalOrgName(ctx context.Context, name, email string) (string, error) {
+	for _, candidate := range PersonalOrgNames(name, email) {
+		_, err := s.OrganizationByName(ctx, candidate)
+		if errors.Is(err, ErrNotFound) {
+			return candidate, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("no free name for the personal organization of %s: %w", NormalizeEmail(email), ErrOrgNameTaken)
+}
+
 // PersonalOrgNames are the names to try, in order, for the personal
 // organization of a person called name with email: "Ada's organization",
 // then with the email, then numbered. Each fits the 80-character limit.

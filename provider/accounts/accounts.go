@@ -185,7 +185,7 @@ func (a *Accounts) Create(ctx context.Context, p Person, o Options) (*Created, e
 			}
 		}
 		if name == "" {
-			if name, err = a.freePersonalName(ctx, u); err != nil {
+			if name, err = a.store.FreePersonalOrgName(ctx, u.Name, u.Email); err != nil {
 				return err
 			}
 		}
@@ -200,21 +200,6 @@ func (a *Accounts) Create(ctx context.Context, p Person, o Options) (*Created, e
 		return nil, err
 	}
 	return out, nil
-}
-
-// freePersonalName finds a name for a person's personal organization that
-// no organization has: checked before the insert, because a failed insert
-// aborts a PostgreSQL transaction.
-func (a *Accounts) freePersonalName(ctx context.Context, u *storage.User) (string, error) {
-	for _, name := range storage.PersonalOrgNames(u.Name, u.Email) {
-		_, err := a.store.OrganizationByName(ctx, name)
-		if errors.Is(err, storage.ErrNotFound) {
-			return name, nil
-		} else if err != nil {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("no free name for the personal organization of %s: %w", u.ID, storage.ErrOrgNameTaken)
 }
 
 // Authenticate checks an email and password. An unknown email costs the

@@ -24,6 +24,7 @@ type Store interface {
 
 	OrganizationByID(ctx context.Context, id string) (*storage.Organization, error)
 	OrganizationByName(ctx context.Context, name string) (*storage.Organization, error)
+	FreePersonalOrgName(ctx context.Context, name, email string) (string, error)
 	CreateOrganization(ctx context.Context, name, ownerID string) (*storage.Organization, error)
 	RenameOrganization(ctx context.Context, orgID, name string) (*storage.Organization, error)
 	DeleteOrganization(ctx context.Context, orgID string) error
@@ -591,7 +592,7 @@ func (t *Teams) keepInAnOrganization(ctx context.Context, a audit.Actor, u *stor
 	if err != nil || len(orgs) > 0 {
 		return err
 	}
-	name, err := t.freePersonalName(ctx, u)
+	name, err := t.store.FreePersonalOrgName(ctx, u.Name, u.Email)
 	if err != nil {
 		return err
 	}
@@ -601,21 +602,6 @@ func (t *Teams) keepInAnOrganization(ctx context.Context, a audit.Actor, u *stor
 	}
 	return t.record(ctx, a, audit.Event{Kind: audit.OrgCreated, OrgID: org.ID, TargetID: org.ID, Target: org.Name,
 		Detail: "personal organization of " + u.Email + ", left in no other"})
-}
-
-// freePersonalName finds a name for a person's personal organization that
-// no organization has: checked before the insert, because a failed insert
-// aborts a PostgreSQL transaction.
-func (t *Teams) freePersonalName(ctx context.Context, u *storage.User) (string, error) {
-	for _, name := range storage.PersonalOrgNames(u.Name, u.Email) {
-		_, err := t.store.OrganizationByName(ctx, name)
-		if errors.Is(err, storage.ErrNotFound) {
-			return name, nil
-		} else if err != nil {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("no free name for the personal organization of %s: %w", u.ID, storage.ErrOrgNameTaken)
 }
 
 // AddMember adds a person with a role, without an invitation (the
