@@ -120,25 +120,3 @@ func (s *Store) DeleteAuditEventsBefore(ctx context.Context, t time.Time, batch 
 		}
 	}
 }
-
-// AuditPerson is a member of an organization as its audit page's filter
-// by person shows them.
-type AuditPerson struct {
-	ID, Email, Name string
-}
-
-// AuditPeople lists the current members of an organization by email: the
-// people its audit log can be filtered by.
-func (s *Store) AuditPeople(ctx context.Context, orgID string) ([]AuditPerson, error) {
-	var out []AuditPerson
-	err := s.conn(ctx).Table("memberships m").
-		Select("u.id, u.email, u.name").
-		Joins("JOIN users u ON u.id = m.user_id").
-		Where("m.org_id = ?", orgID).
-		Order("u.email, u.id").
-		Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("list the people of %s: %w", orgID, s.translate(err, ErrNotFound))
-	}
-	return out, nil
-}

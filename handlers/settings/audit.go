@@ -19,7 +19,7 @@ type auditStore interface {
 	UserOrganizations(ctx context.Context, userID string) ([]storage.MemberOrg, error)
 	SetSessionOrg(ctx context.Context, token, orgID string) error
 	ListAuditEvents(ctx context.Context, q storage.AuditQuery) ([]storage.AuditEvent, error)
-	AuditPeople(ctx context.Context, orgID string) ([]storage.AuditPerson, error)
+	OrgMembers(ctx context.Context, orgID string) ([]storage.OrgMember, error)
 }
 
 // Audit serves /settings/audit: the audit log of the organization the
@@ -115,7 +115,7 @@ func (a *Audit) list(w http.ResponseWriter, r *http.Request) {
 		}
 		before = n
 	}
-	people, err := a.store.AuditPeople(ctx, ws.org.ID)
+	people, err := a.store.OrgMembers(ctx, ws.org.ID)
 	if err != nil {
 		a.kit.ServerErrorPage(w, r, "list the organization's people", err)
 		return
@@ -127,8 +127,8 @@ func (a *Audit) list(w http.ResponseWriter, r *http.Request) {
 		if person.Name != "" {
 			label = person.Name + " (" + person.Email + ")"
 		}
-		p.People = append(p.People, option{Value: person.ID, Label: label, Selected: person.ID == p.Person})
-		member = member || person.ID == p.Person
+		p.People = append(p.People, option{Value: person.UserID, Label: label, Selected: person.UserID == p.Person})
+		member = member || person.UserID == p.Person
 	}
 	if !member {
 		a.kit.RenderError(w, r, http.StatusBadRequest, "Unknown person", "Choose a member of "+ws.org.Name+" from the list on the audit page.", "")
